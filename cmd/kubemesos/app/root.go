@@ -1,0 +1,28 @@
+// Package app assembles the kubemesos command tree. Each subcommand lives in
+// its own package under app/ and exports NewCommand; this package only
+// registers them, so main stays a one-liner.
+package app
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/version"
+)
+
+// NewCommand returns the root `kubemesos` command with every subcommand.
+func NewCommand(ctx context.Context) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kubemesos",
+		Short:         "Kubernetes as an Apache Mesos framework, in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		version.NewCommand(),
+		master.NewCommand(ctx),
+	)
+	return root
+}

@@ -1,0 +1,78 @@
+package deptest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/kubemesos/kubemesos"
+
+// rule forbids packages under a folder from depending (directly or not) on
+// imports with any of the given prefixes.
+type rule struct {
+	under  string
+	forbid []string
+	why    string
+}
+
+var rules = []rule{
+	{"mesos-sim/", []string{"k8s.io/", "sigs.k8s.io/", module + "/framework", module + "/executor", module + "/scheduler-plugin", module + "/cmd"},
+		"mesos-sim is a Mesos master and agents: it knows nothing of Kubernetes or of the framework"},
+	{"executor/", []string{"k8s.io/client-go", "k8s.io/kubernetes", module + "/framework", module + "/scheduler-plugin"},
+		"the executor runs on shared agents without Kubernetes credentials"},
+	{"framework/", []string{"k8s.io/kubernetes"},
+		"the framework core stays light; only the kube-scheduler wiring imports k8s.io/kubernetes"},
+	{"scheduler-plugin/", []string{"k8s.io/kubernetes", module + "/framework"},
+		"the plugin reaches the framework only through its own small interface"},
+	{"internal/", []string{"k8s.io/kubernetes"}, "shared helpers must stay light"},
+}
+
+type listedPackage struct {
+	ImportPath string
+	Deps       []string
+}
+
+func TestDependencyRules(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps=false", "-json", "./...")
+	cmd.Dir = "../.."
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(out)
+	checked := 0
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(p.ImportPath, module+"/") + "/"
+		for _, r := range rules {
+			if !strings.HasPrefix(rel, r.under) {
+				continue
+			}
+			checked++
+			for _, dep := range p.Deps {
+				for _, f := range r.forbid {
+					if strings.HasPrefix(dep, f) {
+						t.Errorf("%s depends on %s: %s", p.ImportPath, dep, r.why)
+					}
+				}
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	if checked == 0 {
+		t.Fatal("no package matched any rule; the rules no longer describe the tree")
+	}
+}

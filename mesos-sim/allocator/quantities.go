@@ -1,0 +1,114 @@
+package allocator
+
+import (
+	"sort"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// epsilon absorbs floating-point noise when comparing scalar quantities.
+const epsilon = 1e-9
+
+// quantities are scalar resource amounts by name: what DRF shares, quota
+// and min-allocatable checks are computed on.
+type quantities map[string]float64
+
+func scalarsOf(rs mesos.Resources) quantities {
+	q := quantities{}
+	q.add(rs, 1)
+	return q
+}
+
+// add adds (sign 1) or subtracts (sign -1) the scalar parts of rs.
+func (q quantities) add(rs mesos.Resources, sign float64) {
+	for i := range rs {
+		if rs[i].GetType() == mesos.SCALAR {
+			q[rs[i].Name] += sign * rs[i].GetScalar().GetValue()
+		}
+	}
+}
+
+func (q quantities) plus(o quantities) {
+	for name, v := range o {
+		q[name] += v
+	}
+}
+
+// containsAll reports whether q holds at least every amount in want.
+func (q quantities) containsAll(want map[string]float64) bool {
+	for name, v := range want {
+		if q[name]+epsilon < v {
+			return false
+		}
+	}
+	return true
+}
+
+func (q quantities) clone() quantities {
+	c := make(quantities, len(q))
+	for k, v := range q {
+		c[k] = v
+	}
+	return c
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// unallocated returns a copy of rs without allocation_info, the form the
+// allocator books resources in.
+func unallocated(rs mesos.Resources) mesos.Resources {
+	out := make(mesos.Resources, 0, len(rs))
+	for _, r := range rs {
+		r.AllocationInfo = nil
+		out.Add1(r)
+	}
+	return out
+}
+
+// splitByRole groups resources by their allocation_info.role; resources
+// without one go under fallback.
+func splitByRole(rs mesos.Resources, fallback string) map[string]mesos.Resources {
+	out := map[string]mesos.Resources{}
+	for _, r := range rs {
+		role := fallback
+		if r.AllocationInfo != nil && r.AllocationInfo.Role != nil {
+			role = *r.AllocationInfo.Role
+		}
+		r.AllocationInfo = nil
+		rr := out[role]
+		out[role] = rr.Add1(r)
+	}
+	return out
+}
+
+// intersect returns the part of want that have holds (what can really be
+// taken back from an allocation).
+func intersect(have, want mesos.Resources) mesos.Resources {
+	var out mesos.Resources
+	left := have.Clone()
+	for _, w := range want {
+		for i := range left {
+			l := &left[i]
+			if !l.Subtractable(w) {
+				continue
+			}
+			take := w
+			if w.GetType() == mesos.SCALAR && l.GetScalar().GetValue() < w.GetScalar().GetValue() {
+				take = *l
+			} else if !l.Contains(w) {
+				continue
+			}
+			out.Add1(take)
+			left.Subtract1(take)
+			break
+		}
+	}
+	return out
+}
