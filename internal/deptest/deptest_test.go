@@ -19,7 +19,7 @@ type rule struct {
 }
 
 var rules = []rule{
-	{"mesos-sim/", []string{"k8s.io/", "sigs.k8s.io/", module + "/framework", module + "/executor", module + "/scheduler-plugin", module + "/cmd"},
+	{"mesos-sim/", []string{"k8s.io/", "sigs.k8s.io/controller-runtime", module + "/framework", module + "/executor", module + "/scheduler-plugin", module + "/cmd"},
 		"mesos-sim is a Mesos master and agents: it knows nothing of Kubernetes or of the framework"},
 	{"executor/", []string{"k8s.io/client-go", "k8s.io/kubernetes", module + "/framework", module + "/scheduler-plugin"},
 		"the executor runs on shared agents without Kubernetes credentials"},

@@ -3,7 +3,6 @@ package allocator
 import (
 	"fmt"
 	"math/rand"
-	"sort"
 	"strings"
 	"time"
 
@@ -93,10 +92,10 @@ type Allocator struct {
 	weights    map[string]float64
 	quotas     map[string]Quota
 
-	total          quantities                   // scalars of every agent
-	roleAllocated  map[string]quantities        // direct allocations per role
-	roleCount      map[string]int               // allocations made per role (DRF tie-break)
-	roleFrameworks map[string]map[string]bool   // subscribed frameworks per role
+	total          quantities                       // scalars of every agent
+	roleAllocated  map[string]quantities            // direct allocations per role
+	roleCount      map[string]int                   // allocations made per role (DRF tie-break)
+	roleFrameworks map[string]map[string]bool       // subscribed frameworks per role
 	fwAllocated    map[string]map[string]quantities // framework -> role -> scalars
 	stats          Stats
 }
@@ -106,7 +105,7 @@ type agentState struct {
 	id        string
 	active    bool
 	allocated map[string]map[string]mesos.Resources // framework -> role -> resources
-	available mesos.Resources                        // total minus allocated
+	available mesos.Resources                       // total minus allocated
 }
 
 type frameworkState struct {
@@ -607,11 +606,6 @@ func (ag *agentState) refreshAvailable() {
 	ag.available = avail
 }
 
-// isStrictSubrole reports whether role is a descendant of parent.
-func isStrictSubrole(role, parent string) bool {
-	return strings.HasPrefix(role, parent+"/")
-}
-
 // ancestorsAndSelf lists role and its ancestors, nearest first.
 func ancestorsAndSelf(role string) []string {
 	out := []string{role}
@@ -621,5 +615,3 @@ func ancestorsAndSelf(role string) []string {
 	}
 	return out
 }
-
-var _ = sort.Strings

@@ -44,14 +44,6 @@ func (q quantities) containsAll(want map[string]float64) bool {
 	return true
 }
 
-func (q quantities) clone() quantities {
-	c := make(quantities, len(q))
-	for k, v := range q {
-		c[k] = v
-	}
-	return c
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

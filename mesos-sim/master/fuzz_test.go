@@ -63,4 +63,3 @@ func FuzzSchedulerCall(f *testing.F) {
 		}
 	})
 }
-

@@ -1,7 +1,6 @@
 package master
 
 import (
-	"sort"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -70,15 +69,4 @@ func (d *durations) add(v time.Duration) {
 	}
 	d.samples[d.next] = v
 	d.next = (d.next + 1) % maxDurationSamples
-}
-
-// percentile returns the p-th percentile (0..100) of the kept samples.
-func (d *durations) percentile(p float64) time.Duration {
-	if len(d.samples) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d.samples...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(p / 100 * float64(len(s)-1))
-	return s[i]
 }

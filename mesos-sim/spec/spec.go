@@ -151,8 +151,9 @@ func nameAndRole(s string) (string, string, error) {
 }
 
 func parseRanges(s string) ([]mesos.Value_Range, error) {
-	inner, ok := strings.CutPrefix(s, "[")
-	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+	inner, okPrefix := strings.CutPrefix(s, "[")
+	inner, okSuffix := strings.CutSuffix(inner, "]")
+	if !okPrefix || !okSuffix {
 		return nil, fmt.Errorf("ranges %q must look like [a-b, c-d]", s)
 	}
 	var out []mesos.Value_Range
@@ -176,8 +177,9 @@ func parseRanges(s string) ([]mesos.Value_Range, error) {
 }
 
 func parseSet(s string) ([]string, error) {
-	inner, ok := strings.CutPrefix(s, "{")
-	if inner, ok = strings.CutSuffix(inner, "}"); !ok {
+	inner, okPrefix := strings.CutPrefix(s, "{")
+	inner, okSuffix := strings.CutSuffix(inner, "}")
+	if !okPrefix || !okSuffix {
 		return nil, fmt.Errorf("set %q must look like {a,b}", s)
 	}
 	var out []string
