@@ -60,12 +60,32 @@ type cycle struct {
 	requiredHeadroom  quantities            // Σ unsatisfied guarantees
 	availableHeadroom quantities            // unreserved unallocated scalars on active agents
 
-	roleOrder []string // nil when stale
-	fwOrder   map[string][]string
+	roles     *roleTree
+	roleOrder []string              // nil when stale
+	fwOrder   map[string][]*fwEntry // per role, kept in DRF order
+	infos     map[string]*mesos.Resource_AllocationInfo
+}
+
+// fwEntry is a framework's place in a role's DRF order.
+type fwEntry struct {
+	fw    *frameworkState
+	share float64
+	count int
+}
+
+func (x *fwEntry) less(y *fwEntry) bool {
+	if x.share != y.share {
+		return x.share < y.share
+	}
+	if x.count != y.count {
+		return x.count < y.count
+	}
+	return x.fw.id < y.fw.id
 }
 
 func (a *Allocator) newCycle(now time.Time) *cycle {
-	c := &cycle{a: a, now: now, fwOrder: map[string][]string{}}
+	c := &cycle{a: a, now: now, fwOrder: map[string][]*fwEntry{}, infos: map[string]*mesos.Resource_AllocationInfo{}}
+	c.roles = a.newRoleTree()
 	if len(a.quotas) == 0 {
 		return c
 	}
@@ -123,20 +143,31 @@ func (c *cycle) refreshHeadroom() {
 // frameworks in DRF order. In the guarantee stage only roles with an
 // unsatisfied quota guarantee take part.
 func (c *cycle) allocateAgent(ag *agentState, guaranteeStage bool) {
-	if len(ag.available) == 0 {
-		return
-	}
+	gpuAgent := c.a.cfg.FilterGPUResources && hasGPUs(ag.Total)
 	for _, role := range c.orderedRoles() {
+		if len(ag.available) == 0 {
+			return
+		}
 		if guaranteeStage && !c.needyRole(role) {
 			continue
 		}
-		for _, fwID := range c.orderedFrameworks(role) {
-			if len(ag.available) == 0 {
-				return
+		if strings.Contains(role, "/") && !ag.HierarchicalRole {
+			continue
+		}
+		offer := c.offerable(ag, role, guaranteeStage)
+		if len(offer) == 0 {
+			continue
+		}
+		for _, e := range c.orderedFrameworks(role) {
+			fw := e.fw
+			if (fw.MultiRole && !ag.MultiRole) || (gpuAgent && !fw.GPUResources) {
+				continue
 			}
-			if c.tryAllocate(ag, c.a.frameworks[fwID], role, guaranteeStage) {
-				break // coarse-grained: the next role gets what is left
+			if !c.a.allocatable(fw, role, offer) || c.filtered(fw, role, ag.id, offer) {
+				continue
 			}
+			c.allocate(ag, e, role, offer)
+			break // coarse-grained: the next role gets what is left
 		}
 	}
 }
@@ -150,39 +181,59 @@ func (c *cycle) needyRole(role string) bool {
 	return false
 }
 
-// tryAllocate offers what the agent has for role to fw, if fw may take it.
-func (c *cycle) tryAllocate(ag *agentState, fw *frameworkState, role string, guaranteeStage bool) bool {
+// allocate books offer for e's framework in role and records the offer.
+func (c *cycle) allocate(ag *agentState, e *fwEntry, role string, offer mesos.Resources) {
 	a := c.a
-	if fw.MultiRole && !ag.MultiRole {
-		return false
-	}
-	if strings.Contains(role, "/") && !ag.HierarchicalRole {
-		return false
-	}
-	if a.cfg.FilterGPUResources && !fw.GPUResources && hasGPUs(ag.Total) {
-		return false
-	}
-	offer := c.offerable(ag, role, guaranteeStage)
-	if len(offer) == 0 {
-		return false
-	}
-	scalars := scalarsOf(offer)
-	if !a.allocatable(fw, role, scalars) {
-		return false
-	}
-	if c.filtered(fw, role, ag.id, offer) {
-		return false
-	}
+	fw := e.fw
 	a.track(ag, fw.id, role, offer)
-	ag.available = ag.available.Minus(offer...)
+	if sameSlice(offer, ag.available) {
+		ag.available = nil
+	} else {
+		ag.available = minus(ag.available, offer...)
+	}
 	fw.count[role]++
 	a.roleCount[role]++
 	c.book(role, offer)
+	c.roles.allocated(role, offer, a)
 	c.roleOrder = nil
-	delete(c.fwOrder, role)
-	out := offer.Clone().Allocate(role)
+	old := *e
+	e.share = a.share(a.fwAllocated[fw.id][role])
+	e.count = fw.count[role]
+	c.reposition(role, e, old)
+	out := make(mesos.Resources, len(offer))
+	info := c.allocationInfo(role)
+	for i := range offer {
+		out[i] = offer[i]
+		out[i].AllocationInfo = info
+	}
 	c.out = append(c.out, Allocation{FrameworkID: fw.id, AgentID: ag.id, Role: role, Resources: out})
-	return true
+}
+
+// allocationInfo returns the allocation_info of role, one value shared by
+// every resource offered in that role in this cycle (read-only, as all
+// offered values are).
+func (c *cycle) allocationInfo(role string) *mesos.Resource_AllocationInfo {
+	info, ok := c.infos[role]
+	if !ok {
+		r := role
+		info = &mesos.Resource_AllocationInfo{Role: &r}
+		c.infos[role] = info
+	}
+	return info
+}
+
+// reposition moves e, whose share just grew from old, to its place
+// further down its role's order.
+func (c *cycle) reposition(role string, e *fwEntry, old fwEntry) {
+	order := c.fwOrder[role]
+	i := sort.Search(len(order), func(k int) bool { return !order[k].less(&old) })
+	if i == len(order) || order[i] != e {
+		return
+	}
+	rest := order[i+1:]
+	j := sort.Search(len(rest), func(k int) bool { return e.less(rest[k]) })
+	copy(order[i:i+j], rest[:j])
+	order[i+j] = e
 }
 
 // offerable returns what the agent can offer role now: reserved resources
@@ -191,9 +242,12 @@ func (c *cycle) tryAllocate(ag *agentState, fw *frameworkState, role string, gua
 // stage, and by the headroom held back for other roles' guarantees.
 func (c *cycle) offerable(ag *agentState, role string, guaranteeStage bool) mesos.Resources {
 	caps := c.unreservedCaps(role, guaranteeStage)
+	if len(caps) == 0 && allAllocatable(ag.available, role) {
+		return ag.available
+	}
 	var reserved, unreservedScalars, unreservedOther mesos.Resources
 	for _, r := range ag.available {
-		if r.IsRevocable() || r.GetShared() != nil || !r.IsAllocatableTo(role) {
+		if !offerableTo(&r, role) {
 			continue
 		}
 		if !r.IsUnreserved() {
@@ -226,9 +280,35 @@ func (c *cycle) offerable(ag *agentState, role string, guaranteeStage bool) meso
 	return append(out, unreservedOther...)
 }
 
+// offerableTo reports whether r may be offered to role at all.
+func offerableTo(r *mesos.Resource, role string) bool {
+	return !r.IsRevocable() && r.GetShared() == nil && r.IsAllocatableTo(role)
+}
+
+func allAllocatable(rs mesos.Resources, role string) bool {
+	hasScalar := false
+	for i := range rs {
+		if !offerableTo(&rs[i], role) {
+			return false
+		}
+		if rs[i].GetType() == mesos.SCALAR {
+			hasScalar = true
+		}
+	}
+	return hasScalar
+}
+
+// sameSlice reports whether a and b are the same slice.
+func sameSlice(a, b mesos.Resources) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+}
+
 // unreservedCaps are the most of each scalar that role may take from
 // unreserved resources now; a name not present is not capped.
 func (c *cycle) unreservedCaps(role string, guaranteeStage bool) quantities {
+	if c.consumed == nil {
+		return nil
+	}
 	caps := quantities{}
 	capAt := func(name string, v float64) {
 		if v < 0 {
@@ -237,9 +317,6 @@ func (c *cycle) unreservedCaps(role string, guaranteeStage bool) quantities {
 		if cur, ok := caps[name]; !ok || v < cur {
 			caps[name] = v
 		}
-	}
-	if c.consumed == nil {
-		return caps
 	}
 	for _, r := range ancestorsAndSelf(role) {
 		q, ok := c.a.quotas[r]
@@ -304,7 +381,7 @@ func (c *cycle) book(role string, offer mesos.Resources) {
 
 // allocatable applies the min-allocatable rule: the offer must hold at
 // least one of the configured quantity sets.
-func (a *Allocator) allocatable(fw *frameworkState, role string, q quantities) bool {
+func (a *Allocator) allocatable(fw *frameworkState, role string, offer mesos.Resources) bool {
 	sets := a.cfg.MinAllocatable
 	if override, ok := fw.MinAllocatable[role]; ok {
 		if len(override) == 0 {
@@ -313,11 +390,27 @@ func (a *Allocator) allocatable(fw *frameworkState, role string, q quantities) b
 		sets = override
 	}
 	for _, set := range sets {
-		if q.containsAll(set) {
+		if holds(offer, set) {
 			return true
 		}
 	}
 	return false
+}
+
+// holds reports whether rs has at least the given scalar quantities.
+func holds(rs mesos.Resources, want map[string]float64) bool {
+	for name, v := range want {
+		have := 0.0
+		for i := range rs {
+			if rs[i].Name == name && rs[i].GetType() == mesos.SCALAR {
+				have += rs[i].GetScalar().GetValue()
+			}
+		}
+		if have+epsilon < v {
+			return false
+		}
+	}
+	return true
 }
 
 // filtered reports whether a live refuse filter covers the offer.
@@ -333,7 +426,7 @@ func (c *cycle) filtered(fw *frameworkState, role, agentID string, offer mesos.R
 			continue
 		}
 		live = append(live, f)
-		if !refused && containsAll(f.resources, offer) {
+		if !refused && contains(f.resources, offer) {
 			refused = true
 		}
 	}
@@ -345,6 +438,75 @@ func (c *cycle) filtered(fw *frameworkState, role, agentID string, offer mesos.R
 	return refused
 }
 
+// roleTree is the hierarchy of the roles that can take offers in a cycle,
+// with each node's allocation (its own and its descendants').
+type roleTree struct {
+	candidates map[string]bool
+	children   map[string][]string
+	subtree    map[string]quantities
+	counts     map[string]int
+	single     []string // the order when there is just one role
+}
+
+func (a *Allocator) newRoleTree() *roleTree {
+	t := &roleTree{
+		candidates: map[string]bool{},
+		children:   map[string][]string{},
+		subtree:    map[string]quantities{},
+		counts:     map[string]int{},
+	}
+	for role, fws := range a.roleFrameworks {
+		for id := range fws {
+			fw := a.frameworks[id]
+			if fw != nil && fw.active && !fw.suppressed[role] {
+				t.candidates[role] = true
+				break
+			}
+		}
+	}
+	if len(t.candidates) == 1 && !strings.Contains(sortedKeys(t.candidates)[0], "/") {
+		t.single = sortedKeys(t.candidates)
+		return t
+	}
+	nodes := map[string]bool{}
+	for _, role := range sortedKeys(t.candidates) {
+		for _, r := range ancestorsAndSelf(role) {
+			if nodes[r] {
+				break
+			}
+			nodes[r] = true
+			t.children[parentOf(r)] = append(t.children[parentOf(r)], r)
+		}
+	}
+	for role, q := range a.roleAllocated {
+		for _, r := range ancestorsAndSelf(role) {
+			if nodes[r] {
+				if t.subtree[r] == nil {
+					t.subtree[r] = quantities{}
+				}
+				t.subtree[r].plus(q)
+				t.counts[r] += a.roleCount[role]
+			}
+		}
+	}
+	return t
+}
+
+// allocated records an allocation to role in its node and its ancestors.
+func (t *roleTree) allocated(role string, offer mesos.Resources, a *Allocator) {
+	if t.single != nil {
+		return
+	}
+	q := scalarsOf(offer)
+	for _, r := range ancestorsAndSelf(role) {
+		if t.subtree[r] == nil {
+			t.subtree[r] = quantities{}
+		}
+		t.subtree[r].plus(q)
+		t.counts[r]++
+	}
+}
+
 // orderedRoles lists the roles that can take offers, in hierarchical DRF
 // order: siblings by share of their subtree over weight, then by number of
 // allocations, then by name; a role that also has children competes with
@@ -353,40 +515,10 @@ func (c *cycle) orderedRoles() []string {
 	if c.roleOrder != nil {
 		return c.roleOrder
 	}
-	a := c.a
-	candidates := map[string]bool{}
-	for role, fws := range a.roleFrameworks {
-		for id := range fws {
-			fw := a.frameworks[id]
-			if fw != nil && fw.active && !fw.suppressed[role] {
-				candidates[role] = true
-				break
-			}
-		}
-	}
-	children := map[string][]string{}
-	nodes := map[string]bool{}
-	for role := range candidates {
-		for _, r := range ancestorsAndSelf(role) {
-			if nodes[r] {
-				break
-			}
-			nodes[r] = true
-			children[parentOf(r)] = append(children[parentOf(r)], r)
-		}
-	}
-	subtree := map[string]quantities{}
-	counts := map[string]int{}
-	for role, q := range a.roleAllocated {
-		for _, r := range ancestorsAndSelf(role) {
-			if nodes[r] {
-				if subtree[r] == nil {
-					subtree[r] = quantities{}
-				}
-				subtree[r].plus(q)
-				counts[r] += a.roleCount[role]
-			}
-		}
+	t, a := c.roles, c.a
+	if t.single != nil {
+		c.roleOrder = t.single
+		return t.single
 	}
 	type entry struct {
 		name  string
@@ -394,14 +526,14 @@ func (c *cycle) orderedRoles() []string {
 		share float64
 		count int
 	}
-	var order []string
+	order := []string{}
 	var walk func(parent string)
 	walk = func(parent string) {
 		var level []entry
-		for _, r := range children[parent] {
-			level = append(level, entry{name: r, share: a.share(subtree[r]) / a.weight(r), count: counts[r]})
+		for _, r := range t.children[parent] {
+			level = append(level, entry{name: r, share: a.share(t.subtree[r]) / a.weight(r), count: t.counts[r]})
 		}
-		if parent != "" && candidates[parent] && len(children[parent]) > 0 {
+		if parent != "" && t.candidates[parent] && len(t.children[parent]) > 0 {
 			level = append(level, entry{name: parent, self: true, share: a.share(a.roleAllocated[parent]) / a.weight(parent), count: a.roleCount[parent]})
 		}
 		sort.Slice(level, func(i, j int) bool {
@@ -415,8 +547,8 @@ func (c *cycle) orderedRoles() []string {
 			return x.name < y.name
 		})
 		for _, e := range level {
-			if e.self || len(children[e.name]) == 0 {
-				if candidates[e.name] {
+			if e.self || len(t.children[e.name]) == 0 {
+				if t.candidates[e.name] {
 					order = append(order, e.name)
 				}
 				continue
@@ -425,47 +557,27 @@ func (c *cycle) orderedRoles() []string {
 		}
 	}
 	walk("")
-	if order == nil {
-		order = []string{}
-	}
 	c.roleOrder = order
 	return order
 }
 
 // orderedFrameworks lists the frameworks that may take offers in role, in
-// DRF order of their allocation in that role.
-func (c *cycle) orderedFrameworks(role string) []string {
+// DRF order of their allocation in that role. The order is built once a
+// cycle and kept up to date by allocate.
+func (c *cycle) orderedFrameworks(role string) []*fwEntry {
 	if order, ok := c.fwOrder[role]; ok {
 		return order
 	}
 	a := c.a
-	type entry struct {
-		id    string
-		share float64
-		count int
-	}
-	var level []entry
+	var order []*fwEntry
 	for id := range a.roleFrameworks[role] {
 		fw := a.frameworks[id]
 		if fw == nil || !fw.active || fw.suppressed[role] {
 			continue
 		}
-		level = append(level, entry{id: id, share: a.share(a.fwAllocated[id][role]), count: fw.count[role]})
+		order = append(order, &fwEntry{fw: fw, share: a.share(a.fwAllocated[id][role]), count: fw.count[role]})
 	}
-	sort.Slice(level, func(i, j int) bool {
-		x, y := level[i], level[j]
-		if x.share != y.share {
-			return x.share < y.share
-		}
-		if x.count != y.count {
-			return x.count < y.count
-		}
-		return x.id < y.id
-	})
-	order := make([]string, len(level))
-	for i, e := range level {
-		order[i] = e.id
-	}
+	sort.Slice(order, func(i, j int) bool { return order[i].less(order[j]) })
 	c.fwOrder[role] = order
 	return order
 }
@@ -501,23 +613,4 @@ func hasGPUs(rs mesos.Resources) bool {
 		}
 	}
 	return false
-}
-
-// containsAll reports whether have holds every resource of want.
-func containsAll(have, want mesos.Resources) bool {
-	left := have.Clone()
-	for _, w := range want {
-		found := false
-		for i := range left {
-			if left[i].Contains(w) {
-				left.Subtract1(w)
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }

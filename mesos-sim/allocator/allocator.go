@@ -7,7 +7,6 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
-	"github.com/mesos/mesos-go/api/v1/lib/resources"
 )
 
 // DefaultAllocationInterval is Mesos' --allocation_interval.
@@ -104,9 +103,12 @@ type agentState struct {
 	Agent
 	id        string
 	active    bool
-	allocated map[string]map[string]mesos.Resources // framework -> role -> resources
-	available mesos.Resources                       // total minus allocated
+	allocated map[allocKey]mesos.Resources
+	available mesos.Resources // total minus allocated
 }
+
+// allocKey names what one framework holds in one role on an agent.
+type allocKey struct{ framework, role string }
 
 type frameworkState struct {
 	Framework
@@ -234,10 +236,14 @@ func (a *Allocator) RemoveFramework(id string) {
 	}
 	for _, agentID := range a.sortedAgentIDs() {
 		ag := a.agents[agentID]
-		if byRole := ag.allocated[id]; byRole != nil {
-			for role, rs := range byRole {
-				a.untrack(ag, id, role, rs)
+		freed := false
+		for key, rs := range ag.allocated {
+			if key.framework == id {
+				a.untrack(ag, id, key.role, rs)
+				freed = true
 			}
+		}
+		if freed {
 			ag.refreshAvailable()
 		}
 	}
@@ -272,7 +278,7 @@ func (a *Allocator) AddAgent(id string, ag Agent, used map[string]mesos.Resource
 		Agent:     ag,
 		id:        id,
 		active:    true,
-		allocated: map[string]map[string]mesos.Resources{},
+		allocated: map[allocKey]mesos.Resources{},
 	}
 	st.Total = unallocated(ag.Total)
 	a.agents[id] = st
@@ -292,10 +298,8 @@ func (a *Allocator) RemoveAgent(id string) {
 	if ag == nil {
 		return
 	}
-	for fwID, byRole := range ag.allocated {
-		for role, rs := range byRole {
-			a.untrack(ag, fwID, role, rs)
-		}
+	for key, rs := range ag.allocated {
+		a.untrack(ag, key.framework, key.role, rs)
 	}
 	a.total.add(ag.Total, -1)
 	delete(a.agents, id)
@@ -351,8 +355,9 @@ func (a *Allocator) RecoverResources(frameworkID, agentID string, res mesos.Reso
 		return
 	}
 	for role, rs := range splitByRole(res, a.fallbackRole(frameworkID)) {
-		taken := intersect(ag.allocated[frameworkID][role], rs)
+		taken := intersect(ag.allocated[allocKey{frameworkID, role}], rs)
 		a.untrack(ag, frameworkID, role, taken)
+		ag.available = plus(ag.available, taken...)
 		if refuse > 0 {
 			if fw := a.frameworks[frameworkID]; fw != nil {
 				if refuse < a.cfg.AllocationInterval {
@@ -365,7 +370,6 @@ func (a *Allocator) RecoverResources(frameworkID, agentID string, res mesos.Reso
 			}
 		}
 	}
-	ag.refreshAvailable()
 }
 
 // UpdateAllocation replaces from with to in a framework's allocation on an
@@ -380,18 +384,18 @@ func (a *Allocator) UpdateAllocation(frameworkID, agentID string, from, to mesos
 	fromByRole := splitByRole(from, fallback)
 	toByRole := splitByRole(to, fallback)
 	for role, rs := range fromByRole {
-		if !resources.ContainsAll(ag.allocated[frameworkID][role], rs) {
+		if !contains(ag.allocated[allocKey{frameworkID, role}], rs) {
 			return fmt.Errorf("framework %s is not allocated %v on agent %s in role %s", frameworkID, rs, agentID, role)
 		}
 	}
 	a.total.add(ag.Total, -1)
 	for role, rs := range fromByRole {
 		a.untrack(ag, frameworkID, role, rs)
-		ag.Total = ag.Total.Minus(rs...)
+		ag.Total = minus(ag.Total, rs...)
 	}
 	for role, rs := range toByRole {
 		a.track(ag, frameworkID, role, rs)
-		ag.Total = ag.Total.Plus(rs...)
+		ag.Total = plus(ag.Total, rs...)
 	}
 	a.total.add(ag.Total, 1)
 	ag.refreshAvailable()
@@ -504,14 +508,11 @@ func (a *Allocator) Roles() []RoleInfo {
 		get(role).Frameworks = sortedKeys(fws)
 	}
 	for _, agentID := range a.sortedAgentIDs() {
-		for _, byRole := range a.agents[agentID].allocated {
-			for role, rs := range byRole {
-				ri := get(role)
-				for _, r := range rs {
-					r := r
-					r.Allocate(role)
-					ri.Allocated.Add1(r)
-				}
+		for key, rs := range a.agents[agentID].allocated {
+			ri := get(key.role)
+			for _, r := range rs {
+				r.Allocate(key.role)
+				ri.Allocated.Add1(r)
 			}
 		}
 	}
@@ -557,27 +558,26 @@ func (a *Allocator) track(ag *agentState, fwID, role string, rs mesos.Resources)
 	if len(rs) == 0 {
 		return
 	}
-	if ag.allocated[fwID] == nil {
-		ag.allocated[fwID] = map[string]mesos.Resources{}
+	key := allocKey{fwID, role}
+	if cur := ag.allocated[key]; len(cur) > 0 {
+		ag.allocated[key] = plus(cur, rs...)
+	} else {
+		ag.allocated[key] = rs
 	}
-	cur := ag.allocated[fwID][role]
-	ag.allocated[fwID][role] = cur.Plus(rs...)
 	a.addShares(fwID, role, rs, 1)
 }
 
 // untrack is the inverse of track.
 func (a *Allocator) untrack(ag *agentState, fwID, role string, rs mesos.Resources) {
-	if len(rs) == 0 || ag.allocated[fwID] == nil {
+	key := allocKey{fwID, role}
+	cur, ok := ag.allocated[key]
+	if len(rs) == 0 || !ok {
 		return
 	}
-	left := ag.allocated[fwID][role].Minus(rs...)
-	if len(left) == 0 {
-		delete(ag.allocated[fwID], role)
-		if len(ag.allocated[fwID]) == 0 {
-			delete(ag.allocated, fwID)
-		}
+	if left := minus(cur, rs...); len(left) == 0 {
+		delete(ag.allocated, key)
 	} else {
-		ag.allocated[fwID][role] = left
+		ag.allocated[key] = left
 	}
 	a.addShares(fwID, role, rs, -1)
 }
@@ -597,11 +597,9 @@ func (a *Allocator) addShares(fwID, role string, rs mesos.Resources, sign float6
 }
 
 func (ag *agentState) refreshAvailable() {
-	avail := ag.Total.Clone()
-	for _, byRole := range ag.allocated {
-		for _, rs := range byRole {
-			avail.Subtract(rs...)
-		}
+	avail := ag.Total
+	for _, rs := range ag.allocated {
+		avail = minus(avail, rs...)
 	}
 	ag.available = avail
 }

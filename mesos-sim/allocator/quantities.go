@@ -34,15 +34,6 @@ func (q quantities) plus(o quantities) {
 	}
 }
 
-// containsAll reports whether q holds at least every amount in want.
-func (q quantities) containsAll(want map[string]float64) bool {
-	for name, v := range want {
-		if q[name]+epsilon < v {
-			return false
-		}
-	}
-	return true
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -56,16 +47,17 @@ func sortedKeys[V any](m map[string]V) []string {
 // unallocated returns a copy of rs without allocation_info, the form the
 // allocator books resources in.
 func unallocated(rs mesos.Resources) mesos.Resources {
-	out := make(mesos.Resources, 0, len(rs))
-	for _, r := range rs {
+	var out mesos.Resources
+	for _, r := range cloneResources(rs) {
 		r.AllocationInfo = nil
-		out.Add1(r)
+		out = plus(out, r)
 	}
 	return out
 }
 
 // splitByRole groups resources by their allocation_info.role; resources
-// without one go under fallback.
+// without one go under fallback. The values are shared with rs (see
+// resources.go: the allocator never changes a value in place).
 func splitByRole(rs mesos.Resources, fallback string) map[string]mesos.Resources {
 	out := map[string]mesos.Resources{}
 	for _, r := range rs {
@@ -74,33 +66,7 @@ func splitByRole(rs mesos.Resources, fallback string) map[string]mesos.Resources
 			role = *r.AllocationInfo.Role
 		}
 		r.AllocationInfo = nil
-		rr := out[role]
-		out[role] = rr.Add1(r)
-	}
-	return out
-}
-
-// intersect returns the part of want that have holds (what can really be
-// taken back from an allocation).
-func intersect(have, want mesos.Resources) mesos.Resources {
-	var out mesos.Resources
-	left := have.Clone()
-	for _, w := range want {
-		for i := range left {
-			l := &left[i]
-			if !l.Subtractable(w) {
-				continue
-			}
-			take := w
-			if w.GetType() == mesos.SCALAR && l.GetScalar().GetValue() < w.GetScalar().GetValue() {
-				take = *l
-			} else if !l.Contains(w) {
-				continue
-			}
-			out.Add1(take)
-			left.Subtract1(take)
-			break
-		}
+		out[role] = plus(out[role], r)
 	}
 	return out
 }
