@@ -34,7 +34,6 @@ func (q quantities) plus(o quantities) {
 	}
 }
 
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
