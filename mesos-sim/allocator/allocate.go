@@ -187,9 +187,9 @@ func (c *cycle) allocate(ag *agentState, e *fwEntry, role string, offer mesos.Re
 	fw := e.fw
 	a.track(ag, fw.id, role, offer)
 	if sameSlice(offer, ag.available) {
-		ag.available = nil
+		ag.setAvailable(nil)
 	} else {
-		ag.available = minus(ag.available, offer...)
+		ag.setAvailable(minus(ag.available, offer...))
 	}
 	fw.count[role]++
 	a.roleCount[role]++
@@ -242,7 +242,7 @@ func (c *cycle) reposition(role string, e *fwEntry, old fwEntry) {
 // stage, and by the headroom held back for other roles' guarantees.
 func (c *cycle) offerable(ag *agentState, role string, guaranteeStage bool) mesos.Resources {
 	caps := c.unreservedCaps(role, guaranteeStage)
-	if len(caps) == 0 && allAllocatable(ag.available, role) {
+	if len(caps) == 0 && ag.plain && hasScalar(ag.available) {
 		return ag.available
 	}
 	var reserved, unreservedScalars, unreservedOther mesos.Resources
@@ -285,17 +285,15 @@ func offerableTo(r *mesos.Resource, role string) bool {
 	return !r.IsRevocable() && r.GetShared() == nil && r.IsAllocatableTo(role)
 }
 
-func allAllocatable(rs mesos.Resources, role string) bool {
-	hasScalar := false
+// hasScalar reports whether rs has a scalar resource (an offer of ports
+// alone is no offer).
+func hasScalar(rs mesos.Resources) bool {
 	for i := range rs {
-		if !offerableTo(&rs[i], role) {
-			return false
-		}
 		if rs[i].GetType() == mesos.SCALAR {
-			hasScalar = true
+			return true
 		}
 	}
-	return hasScalar
+	return false
 }
 
 // sameSlice reports whether a and b are the same slice.

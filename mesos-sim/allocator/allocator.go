@@ -104,7 +104,8 @@ type agentState struct {
 	id        string
 	active    bool
 	allocated map[allocKey]mesos.Resources
-	available mesos.Resources // total minus allocated
+	available mesos.Resources // total minus allocated; set with setAvailable
+	plain     bool            // every available resource is offerable to any role
 }
 
 // allocKey names what one framework holds in one role on an agent.
@@ -357,7 +358,7 @@ func (a *Allocator) RecoverResources(frameworkID, agentID string, res mesos.Reso
 	for role, rs := range splitByRole(res, a.fallbackRole(frameworkID)) {
 		taken := intersect(ag.allocated[allocKey{frameworkID, role}], rs)
 		a.untrack(ag, frameworkID, role, taken)
-		ag.available = plus(ag.available, taken...)
+		ag.setAvailable(plus(ag.available, taken...))
 		if refuse > 0 {
 			if fw := a.frameworks[frameworkID]; fw != nil {
 				if refuse < a.cfg.AllocationInterval {
@@ -601,7 +602,21 @@ func (ag *agentState) refreshAvailable() {
 	for _, rs := range ag.allocated {
 		avail = minus(avail, rs...)
 	}
-	ag.available = avail
+	ag.setAvailable(avail)
+}
+
+// setAvailable replaces the agent's available resources and notes whether
+// they are all plain: unreserved, not revocable, not shared, so offerable
+// whole to any role.
+func (ag *agentState) setAvailable(rs mesos.Resources) {
+	ag.available = rs
+	ag.plain = true
+	for i := range rs {
+		if !rs[i].IsUnreserved() || rs[i].IsRevocable() || rs[i].GetShared() != nil {
+			ag.plain = false
+			return
+		}
+	}
 }
 
 // ancestorsAndSelf lists role and its ancestors, nearest first.

@@ -95,29 +95,24 @@ func minus(rs mesos.Resources, less ...mesos.Resource) mesos.Resources {
 	return out
 }
 
-// contains reports whether have holds every resource of want.
+// contains reports whether have holds every resource of want. Both are
+// normalised (built with plus and minus, so no two of their resources are
+// addable): each resource of want must fit in one resource of have.
 func contains(have, want mesos.Resources) bool {
-	left := have
-	copied := false
-	for _, w := range want {
-		if w.IsEmpty() {
+	for i := range want {
+		if want[i].IsEmpty() {
 			continue
 		}
-		found := -1
-		for i := range left {
-			if left[i].Contains(w) {
-				found = i
+		found := false
+		for j := range have {
+			if have[j].Contains(want[i]) {
+				found = true
 				break
 			}
 		}
-		if found < 0 {
+		if !found {
 			return false
 		}
-		if !copied {
-			left = append(mesos.Resources(nil), left...)
-			copied = true
-		}
-		left[found].Subtract(w)
 	}
 	return true
 }
