@@ -39,7 +39,7 @@ func launchAll(tb testing.TB, shape launchShape) launchResult {
 	tb.Helper()
 	env := simtest.Start(tb, simtest.Options{
 		Agents:   shape.agents,
-		Master:   master.Config{}, // Mesos defaults: 1s allocation interval
+		Master:   master.Config{},    // Mesos defaults: 1s allocation interval
 		Behavior: &behavior.Config{}, // STARTING and RUNNING at once
 	})
 	s, err := simtest.SubscribeMesosGo(env.SchedulerURL(), frameworkInfo("launch-throughput"))
