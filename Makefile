@@ -9,6 +9,8 @@ LDFLAGS     := -X $(PKG)/internal/buildinfo.Version=$(VERSION)
 TOOLS       := $(CURDIR)/bin/tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+BENCHSTAT   := $(TOOLS)/benchstat
+BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 RUN_ARGS    ?= --agents 2
 BENCH       ?= .
 BENCHTIME   ?= 5x
@@ -34,6 +36,17 @@ test: verify ## Run every test (unit, contract, e2e) after the static checks
 .PHONY: bench
 bench: ## Run the Go benchmarks (BENCH=regexp, BENCHTIME=5x)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count 3 ./...
+
+.PHONY: bench-mesos-sim
+bench-mesos-sim: $(BENCHSTAT) ## mesos-sim's benchmarks of docs/benchmarks.md, medians by benchstat (takes ~10 min)
+	@mkdir -p bin
+	$(GO) test -run '^$$' -bench 'AllocationCycle' -benchtime 5x -count 5 ./mesos-sim/allocator/ | tee bin/bench-mesos-sim.txt
+	$(GO) test -run '^$$' -bench 'StateJSON/agents=20000/running=200000/.*/http' -benchtime 3x -count 3 -timeout 30m ./mesos-sim/master/ | tee -a bin/bench-mesos-sim.txt
+	$(GO) test -run '^$$' -bench 'LaunchThroughput' -benchtime 1x -count 3 -timeout 30m ./mesos-sim/master/ | tee -a bin/bench-mesos-sim.txt
+	$(BENCHSTAT) bin/bench-mesos-sim.txt
+
+$(BENCHSTAT):
+	GOBIN=$(TOOLS) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
 .PHONY: fuzz
 fuzz: ## Fuzz the network-facing decoders for FUZZTIME each (default 30s)
