@@ -294,8 +294,10 @@ func (m *Master) reconcile(fw *framework, tasks []scheduler.Call_Reconcile_Task)
 		m.sendEvent(fw, updateEvent(st))
 	}
 	known := func(t *task) mesos.TaskStatus {
+		// The latest state the agent reported, unless the master itself
+		// changed the task since (TASK_UNREACHABLE, TASK_LOST ...).
 		state := t.state()
-		if s := t.t.StatusUpdateState; s != nil {
+		if s := t.t.StatusUpdateState; s != nil && lastStatusFromAgent(t) {
 			state = *s
 		}
 		st := m.masterStatus(t, state, mesos.REASON_RECONCILIATION, "")
@@ -387,4 +389,11 @@ func (m *Master) ExecutorMessage(agentID, frameworkID, executorID string, data [
 		ExecutorID: mesos.ExecutorID{Value: executorID},
 		Data:       data,
 	}})
+}
+
+// lastStatusFromAgent reports whether the task's latest status came from its
+// agent (reliable, with a uuid) rather than from the master.
+func lastStatusFromAgent(t *task) bool {
+	n := len(t.t.Statuses)
+	return n > 0 && len(t.t.Statuses[n-1].UUID) > 0
 }

@@ -245,6 +245,13 @@ func TestPartitionedAgent(t *testing.T) {
 	if ev, err := s.Await(scheduler.Event_FAILURE, wait); err != nil || ev.Failure.AgentID.GetValue() != agent.ID() {
 		t.Fatalf("FAILURE event: %v %v", ev, err)
 	}
+	// Reconciliation answers what the master knows now: unreachable.
+	if code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_RECONCILE, Reconcile: &scheduler.Call_Reconcile{}}); err != nil || code != http.StatusAccepted {
+		t.Fatalf("RECONCILE: %d %q %v", code, body, err)
+	}
+	if st := awaitUpdate(t, s, "p1", false); st.GetState() != mesos.TASK_UNREACHABLE || st.GetReason() != mesos.REASON_RECONCILIATION {
+		t.Fatalf("reconciled partitioned task: %v, want TASK_UNREACHABLE (REASON_RECONCILIATION)", st)
+	}
 	if err := agent.Heal(); err != nil {
 		t.Fatal(err)
 	}
