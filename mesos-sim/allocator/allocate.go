@@ -6,6 +6,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/resource"
 )
 
 // Allocate runs one allocation cycle over the given agents (all agents when
@@ -189,7 +191,7 @@ func (c *cycle) allocate(ag *agentState, e *fwEntry, role string, offer mesos.Re
 	if sameSlice(offer, ag.available) {
 		ag.setAvailable(nil)
 	} else {
-		ag.setAvailable(minus(ag.available, offer...))
+		ag.setAvailable(resource.Minus(ag.available, offer...))
 	}
 	fw.count[role]++
 	a.roleCount[role]++
@@ -424,7 +426,7 @@ func (c *cycle) filtered(fw *frameworkState, role, agentID string, offer mesos.R
 			continue
 		}
 		live = append(live, f)
-		if !refused && contains(f.resources, offer) {
+		if !refused && resource.ContainsNormalized(f.resources, offer) {
 			refused = true
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/resource"
 )
 
 // DefaultAllocationInterval is Mesos' --allocation_interval.
@@ -356,9 +358,9 @@ func (a *Allocator) RecoverResources(frameworkID, agentID string, res mesos.Reso
 		return
 	}
 	for role, rs := range splitByRole(res, a.fallbackRole(frameworkID)) {
-		taken := intersect(ag.allocated[allocKey{frameworkID, role}], rs)
+		taken := resource.Intersect(ag.allocated[allocKey{frameworkID, role}], rs)
 		a.untrack(ag, frameworkID, role, taken)
-		ag.setAvailable(plus(ag.available, taken...))
+		ag.setAvailable(resource.Plus(ag.available, taken...))
 		if refuse > 0 {
 			if fw := a.frameworks[frameworkID]; fw != nil {
 				if refuse < a.cfg.AllocationInterval {
@@ -385,18 +387,18 @@ func (a *Allocator) UpdateAllocation(frameworkID, agentID string, from, to mesos
 	fromByRole := splitByRole(from, fallback)
 	toByRole := splitByRole(to, fallback)
 	for role, rs := range fromByRole {
-		if !contains(ag.allocated[allocKey{frameworkID, role}], rs) {
+		if !resource.Contains(ag.allocated[allocKey{frameworkID, role}], rs) {
 			return fmt.Errorf("framework %s is not allocated %v on agent %s in role %s", frameworkID, rs, agentID, role)
 		}
 	}
 	a.total.add(ag.Total, -1)
 	for role, rs := range fromByRole {
 		a.untrack(ag, frameworkID, role, rs)
-		ag.Total = minus(ag.Total, rs...)
+		ag.Total = resource.Minus(ag.Total, rs...)
 	}
 	for role, rs := range toByRole {
 		a.track(ag, frameworkID, role, rs)
-		ag.Total = plus(ag.Total, rs...)
+		ag.Total = resource.Plus(ag.Total, rs...)
 	}
 	a.total.add(ag.Total, 1)
 	ag.refreshAvailable()
@@ -561,7 +563,7 @@ func (a *Allocator) track(ag *agentState, fwID, role string, rs mesos.Resources)
 	}
 	key := allocKey{fwID, role}
 	if cur := ag.allocated[key]; len(cur) > 0 {
-		ag.allocated[key] = plus(cur, rs...)
+		ag.allocated[key] = resource.Plus(cur, rs...)
 	} else {
 		ag.allocated[key] = rs
 	}
@@ -575,7 +577,7 @@ func (a *Allocator) untrack(ag *agentState, fwID, role string, rs mesos.Resource
 	if len(rs) == 0 || !ok {
 		return
 	}
-	if left := minus(cur, rs...); len(left) == 0 {
+	if left := resource.Minus(cur, rs...); len(left) == 0 {
 		delete(ag.allocated, key)
 	} else {
 		ag.allocated[key] = left
@@ -600,7 +602,7 @@ func (a *Allocator) addShares(fwID, role string, rs mesos.Resources, sign float6
 func (ag *agentState) refreshAvailable() {
 	avail := ag.Total
 	for _, rs := range ag.allocated {
-		avail = minus(avail, rs...)
+		avail = resource.Minus(avail, rs...)
 	}
 	ag.setAvailable(avail)
 }

@@ -4,6 +4,8 @@ import (
 	"sort"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/resource"
 )
 
 // epsilon absorbs floating-point noise when comparing scalar quantities.
@@ -47,9 +49,9 @@ func sortedKeys[V any](m map[string]V) []string {
 // allocator books resources in.
 func unallocated(rs mesos.Resources) mesos.Resources {
 	var out mesos.Resources
-	for _, r := range cloneResources(rs) {
+	for _, r := range resource.Clone(rs) {
 		r.AllocationInfo = nil
-		out = plus(out, r)
+		out = resource.Plus(out, r)
 	}
 	return out
 }
@@ -65,7 +67,7 @@ func splitByRole(rs mesos.Resources, fallback string) map[string]mesos.Resources
 			role = *r.AllocationInfo.Role
 		}
 		r.AllocationInfo = nil
-		out[role] = plus(out[role], r)
+		out[role] = resource.Plus(out[role], r)
 	}
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/resources"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/resource"
 )
 
 // refuseDuration turns Filters into the refuse time of an offer filter:
@@ -191,7 +193,7 @@ func (m *Master) launch(fw *framework, ag *agent, role string, infos []mesos.Tas
 			m.sendTransientStatus(fw, *ti, mesos.TASK_ERROR, mesos.REASON_TASK_INVALID, err.Error())
 			continue
 		}
-		remaining = remaining.Minus(need...)
+		remaining = resource.Minus(remaining, need...)
 		m.addTask(fw, ag, ti)
 		ag.link.RunTasks(RunTasks{Framework: fw.info, Executor: ti.Executor, Tasks: []mesos.TaskInfo{*ti}})
 	}
@@ -224,7 +226,7 @@ func (m *Master) launchGroup(fw *framework, ag *agent, role string, exec *mesos.
 		m.addTask(fw, ag, &tasks[i])
 	}
 	ag.link.RunTasks(RunTasks{Framework: fw.info, Executor: exec, Tasks: tasks, Group: true})
-	return remaining.Minus(need...)
+	return resource.Minus(remaining, need...)
 }
 
 // validateTask is Mesos' task validation against the remaining resources; it
@@ -248,16 +250,16 @@ func (m *Master) validateTask(fw *framework, ag *agent, ti *mesos.TaskInfo, rema
 	if kp := ti.KillPolicy; kp != nil && kp.GracePeriod != nil && kp.GracePeriod.Nanoseconds < 0 {
 		return nil, errors.New("Task's 'kill_policy.grace_period' must be non-negative")
 	}
-	need := mesos.Resources(ti.Resources).Clone()
+	need := resource.Plus(nil, ti.Resources...)
 	if ti.Executor != nil {
 		if err := m.checkExecutor(fw, ag, ti.Executor); err != nil {
 			return nil, err
 		}
 		if fw.executors[ag.id][ti.Executor.ExecutorID.Value] == nil {
-			need.Add(ti.Executor.Resources...)
+			need = resource.Plus(need, ti.Executor.Resources...)
 		}
 	}
-	if !resources.ContainsAll(remaining, need) {
+	if !resource.Contains(remaining, need) {
 		return nil, fmt.Errorf("Task uses more resources %v than available %v", need, remaining)
 	}
 	return need, nil
@@ -305,7 +307,7 @@ func (m *Master) validateGroup(fw *framework, ag *agent, exec *mesos.ExecutorInf
 		if cpus < 0.01 || mem < 32 {
 			return nil, fmt.Errorf("Executor '%s' must use at least 0.01 cpus and 32MB of memory", exec.ExecutorID.Value)
 		}
-		need.Add(exec.Resources...)
+		need = resource.Plus(need, exec.Resources...)
 	}
 	ids := map[string]bool{}
 	for i := range tasks {
@@ -329,9 +331,9 @@ func (m *Master) validateGroup(fw *framework, ag *agent, exec *mesos.ExecutorInf
 		if err := resources.Validate(ti.Resources...); err != nil {
 			return nil, fmt.Errorf("Task '%s' uses invalid resources: %v", ti.TaskID.Value, err)
 		}
-		need.Add(ti.Resources...)
+		need = resource.Plus(need, ti.Resources...)
 	}
-	if !resources.ContainsAll(remaining, need) {
+	if !resource.Contains(remaining, need) {
 		return nil, fmt.Errorf("Task group uses more resources %v than available %v", need, remaining)
 	}
 	return need, nil
@@ -382,13 +384,13 @@ func (m *Master) applySpeculative(fw *framework, ag *agent, role string, op *mes
 	if len(from) == 0 {
 		return nil, errors.New("operation names no resources")
 	}
-	if !resources.ContainsAll(remaining, from) {
+	if !resource.Contains(remaining, from) {
 		return nil, fmt.Errorf("operation needs %v but only %v is offered", from, remaining)
 	}
 	if err := m.alloc.UpdateAllocation(fw.id, ag.id, from, to); err != nil {
 		return nil, err
 	}
-	total := mesos.Resources(ag.info.Resources).Minus(stripAllocationInfo(from)...)
-	ag.info.Resources = total.Plus(stripAllocationInfo(to)...)
-	return remaining.Minus(from...).Plus(to...), nil
+	total := resource.Minus(ag.info.Resources, stripAllocationInfo(from)...)
+	ag.info.Resources = resource.Plus(total, stripAllocationInfo(to)...)
+	return resource.Plus(resource.Minus(remaining, from...), to...), nil
 }

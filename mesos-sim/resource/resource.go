@@ -1,23 +1,26 @@
-package allocator
+// Package resource is arithmetic on Mesos resources without reflection.
+// mesos-go's Resources.Plus, Minus and resources.ContainsAll deep-copy every
+// resource through proto.Clone, which dominated mesos-sim's allocation
+// cycle and ACCEPT handling. mesos-go's per-resource Add and Subtract never
+// modify the values a Resource points to (they store newly built values),
+// so copying the Resource structs is enough to keep two collections
+// independent under arithmetic. The functions here never change their
+// arguments; their results may share values with them, so callers treat
+// resources as immutable values (as mesos-go's arithmetic does) and use
+// Clone before changing a value in place.
+package resource
 
 import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
-// Resource arithmetic without reflection. mesos-go's Resources.Plus and
-// Minus deep-copy every resource through proto.Clone, which dominates an
-// allocation cycle. Its per-resource Add and Subtract never modify the
-// values they point to (they store newly built values), so a copy of the
-// Resource structs is enough to keep two collections independent under
-// arithmetic, and the allocator treats every slice it books as immutable:
-// slices and values are shared freely between available, allocated and
-// offered resources. Resources coming in are copied with cloneResources;
-// resources going out (Allocation.Resources) share values with the books
-// and must be treated as read-only, as mesos-go's arithmetic does.
+// epsilon absorbs floating-point noise: a scalar left at or below it by a
+// subtraction is gone.
+const epsilon = 1e-9
 
-// cloneResources copies rs deeply: values, allocation info and
+// Clone copies rs deeply: values, allocation info and
 // reservations are the caller's to change afterwards.
-func cloneResources(rs mesos.Resources) mesos.Resources {
+func Clone(rs mesos.Resources) mesos.Resources {
 	if rs == nil {
 		return nil
 	}
@@ -49,8 +52,8 @@ func cloneResources(rs mesos.Resources) mesos.Resources {
 	return out
 }
 
-// plus returns rs + more; neither argument changes.
-func plus(rs mesos.Resources, more ...mesos.Resource) mesos.Resources {
+// Plus returns rs + more; neither argument changes.
+func Plus(rs mesos.Resources, more ...mesos.Resource) mesos.Resources {
 	out := make(mesos.Resources, len(rs), len(rs)+len(more))
 	copy(out, rs)
 	for _, m := range more {
@@ -72,9 +75,9 @@ func plus(rs mesos.Resources, more ...mesos.Resource) mesos.Resources {
 	return out
 }
 
-// minus returns rs - less; neither argument changes. Parts of less that
+// Minus returns rs - less; neither argument changes. Parts of less that
 // rs does not hold are ignored.
-func minus(rs mesos.Resources, less ...mesos.Resource) mesos.Resources {
+func Minus(rs mesos.Resources, less ...mesos.Resource) mesos.Resources {
 	out := make(mesos.Resources, len(rs))
 	copy(out, rs)
 	for _, l := range less {
@@ -95,10 +98,11 @@ func minus(rs mesos.Resources, less ...mesos.Resource) mesos.Resources {
 	return out
 }
 
-// contains reports whether have holds every resource of want. Both are
-// normalised (built with plus and minus, so no two of their resources are
-// addable): each resource of want must fit in one resource of have.
-func contains(have, want mesos.Resources) bool {
+// ContainsNormalized reports whether have holds every resource of want,
+// when both are normalised (built with Plus and Minus, so that no two of
+// their resources are addable): each resource of want must then fit in one
+// resource of have. It allocates nothing.
+func ContainsNormalized(have, want mesos.Resources) bool {
 	for i := range want {
 		if want[i].IsEmpty() {
 			continue
@@ -117,9 +121,32 @@ func contains(have, want mesos.Resources) bool {
 	return true
 }
 
-// intersect returns the part of want that have holds: what can really be
+// Contains reports whether have holds every resource of want, for any
+// want: each resource of want is taken from what is left of have.
+func Contains(have, want mesos.Resources) bool {
+	left := append(mesos.Resources(nil), have...)
+	for i := range want {
+		if want[i].IsEmpty() {
+			continue
+		}
+		found := false
+		for j := range left {
+			if left[j].Contains(want[i]) {
+				left[j].Subtract(want[i])
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Intersect returns the part of want that have holds: what can really be
 // taken back from an allocation.
-func intersect(have, want mesos.Resources) mesos.Resources {
+func Intersect(have, want mesos.Resources) mesos.Resources {
 	var out mesos.Resources
 	left := append(mesos.Resources(nil), have...)
 	for _, w := range want {
@@ -134,7 +161,7 @@ func intersect(have, want mesos.Resources) mesos.Resources {
 			} else if !l.Contains(w) {
 				continue
 			}
-			out = plus(out, take)
+			out = Plus(out, take)
 			l.Subtract(take)
 			break
 		}
