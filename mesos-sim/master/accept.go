@@ -65,7 +65,7 @@ func (m *Master) validateOffers(fw *framework, ids []mesos.OfferID) ([]*offer, e
 			continue
 		}
 		if o.frameworkID != fw.id {
-			fail(fmt.Errorf("offer %s has invalid framework %s while framework %s is expected", id.Value, fw.id, o.frameworkID))
+			fail(fmt.Errorf("offer %s has invalid framework %s while framework %s is expected", id.Value, o.frameworkID, fw.id))
 			continue
 		}
 		valid = append(valid, o)
