@@ -25,13 +25,13 @@ const jsonFlushBytes = 128 << 10
 // chunks; the first write error is kept and later writes are skipped.
 type jsonWriter struct {
 	b   []byte
-	w   io.Writer
+	w   io.Writer // nil: keep everything in b
 	err error
 }
 
 // maybeFlush writes the buffer once it is large enough.
 func (j *jsonWriter) maybeFlush() {
-	if len(j.b) >= jsonFlushBytes {
+	if j.w != nil && len(j.b) >= jsonFlushBytes {
 		j.flush()
 	}
 }

@@ -2,6 +2,7 @@ package master
 
 import (
 	"net/http"
+	"runtime"
 	"sort"
 	"time"
 
@@ -186,6 +187,80 @@ func (v *stateView) aggregate() {
 type renderer struct {
 	jsonWriter
 	scratch resourceSummary
+	spare   [][]byte // chunk buffers of parallel task rendering, for reuse
+}
+
+// Large task lists are rendered by several goroutines, a chunk each, and
+// written in order: the output is the same byte for byte, and no more than
+// a few chunks are in memory at once.
+const (
+	parallelTasks = 4096 // lists at least this long are rendered in parallel
+	taskChunk     = 1024 // tasks per chunk
+)
+
+// tasks writes n tasks, comma-separated; at(i) is the i-th.
+func (r *renderer) tasks(n int, at func(i int) *mesos.Task) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelTasks || workers < 2 {
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				r.b = append(r.b, ',')
+			}
+			r.task(at(i))
+		}
+		return
+	}
+	chunks := (n + taskChunk - 1) / taskChunk
+	inFlight := 2 * workers
+	free := make(chan []byte, inFlight)
+	for i := 0; i < inFlight; i++ {
+		var buf []byte
+		if len(r.spare) > 0 {
+			buf, r.spare = r.spare[len(r.spare)-1], r.spare[:len(r.spare)-1]
+		}
+		free <- buf
+	}
+	rendered := make([]chan []byte, chunks)
+	for c := range rendered {
+		rendered[c] = make(chan []byte, 1)
+	}
+	// Buffers are handed out in chunk order, with the chunk: a chunk
+	// waiting for the writer never holds the buffer an earlier one needs.
+	type job struct {
+		chunk int
+		buf   []byte
+	}
+	next := make(chan job)
+	go func() {
+		defer close(next)
+		for c := 0; c < chunks; c++ {
+			next <- job{c, (<-free)[:0]}
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		go func() {
+			var wr renderer // no writer: renders into its buffer only
+			for j := range next {
+				wr.b = j.buf
+				for i := j.chunk * taskChunk; i < min(n, (j.chunk+1)*taskChunk); i++ {
+					if i > 0 {
+						wr.b = append(wr.b, ',')
+					}
+					wr.task(at(i))
+				}
+				rendered[j.chunk] <- wr.b
+			}
+		}()
+	}
+	for c := range rendered {
+		buf := <-rendered[c]
+		r.b = append(r.b, buf...)
+		r.maybeFlush()
+		free <- buf
+	}
+	for i := 0; i < inFlight; i++ {
+		r.spare = append(r.spare, <-free)
+	}
 }
 
 // task writes a task in Mesos' JSON model. Task data never appears: the
@@ -401,26 +476,11 @@ func (r *renderer) framework(f *frameworkView) {
 		b = appendString(b, info.GetRole())
 	}
 	r.b = append(b, `,"tasks":[`...)
-	for i := range f.tasks {
-		if i > 0 {
-			r.b = append(r.b, ',')
-		}
-		r.task(&f.tasks[i])
-	}
+	r.tasks(len(f.tasks), func(i int) *mesos.Task { return &f.tasks[i] })
 	r.b = append(r.b, `],"unreachable_tasks":[`...)
-	for i := range f.unreachable {
-		if i > 0 {
-			r.b = append(r.b, ',')
-		}
-		r.task(&f.unreachable[i])
-	}
+	r.tasks(len(f.unreachable), func(i int) *mesos.Task { return &f.unreachable[i] })
 	r.b = append(r.b, `],"completed_tasks":[`...)
-	for i, t := range f.completed {
-		if i > 0 {
-			r.b = append(r.b, ',')
-		}
-		r.task(t)
-	}
+	r.tasks(len(f.completed), func(i int) *mesos.Task { return f.completed[i] })
 	r.b = append(r.b, `],"offers":[`...)
 	for i, o := range f.offers {
 		if i > 0 {

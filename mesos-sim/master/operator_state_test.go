@@ -432,3 +432,31 @@ func TestOperatorSubscriberLimit(t *testing.T) {
 		t.Errorf("refused subscriber left the count at %d", n)
 	}
 }
+
+// TestParallelTaskRenderingIsIdentical: a task list long enough to be
+// rendered in parallel comes out byte for byte as rendered one by one.
+func TestParallelTaskRenderingIsIdentical(t *testing.T) {
+	m := buildCluster(t, clusterShape{agents: 50, frameworks: 1, running: parallelTasks + taskChunk + 7})
+	v := newOperator(m).takeView()
+	var tasks []mesos.Task
+	for i := range v.frameworks {
+		tasks = append(tasks, v.frameworks[i].tasks...)
+	}
+	if len(tasks) < parallelTasks {
+		t.Fatalf("only %d tasks; the parallel path needs %d", len(tasks), parallelTasks)
+	}
+	var sequential renderer
+	for i := range tasks {
+		if i > 0 {
+			sequential.b = append(sequential.b, ',')
+		}
+		sequential.task(&tasks[i])
+	}
+	var out bytes.Buffer
+	parallel := &renderer{jsonWriter: jsonWriter{w: &out}}
+	parallel.tasks(len(tasks), func(i int) *mesos.Task { return &tasks[i] })
+	parallel.flush()
+	if !bytes.Equal(out.Bytes(), sequential.b) {
+		t.Fatalf("parallel rendering differs: %d bytes vs %d", out.Len(), len(sequential.b))
+	}
+}
