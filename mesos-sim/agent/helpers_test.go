@@ -1,0 +1,276 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/resources"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/agent"
+	"github.com/kubemesos/kubemesos/mesos-sim/master"
+	"github.com/kubemesos/kubemesos/mesos-sim/simtest"
+	"github.com/kubemesos/kubemesos/mesos-sim/spec"
+	"github.com/kubemesos/kubemesos/mesos-sim/wire"
+)
+
+// wait is a generous deadline for anything the tests poll or await.
+const wait = 30 * time.Second
+
+type testEnv struct {
+	*simtest.Env
+	agents []*agent.Agent
+	dirs   []string
+}
+
+// start runs a master with n process agents, each on its own port.
+func start(t *testing.T, n int, mutate func(*agent.Config)) *testEnv {
+	t.Helper()
+	var logger *slog.Logger
+	if os.Getenv("SIMTEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	env := &testEnv{Env: simtest.Start(t, simtest.Options{Master: master.Config{AllocationInterval: 50 * time.Millisecond, Logger: logger}})}
+	res, err := spec.ParseResources("cpus:4;mem:4096;disk:10240;ports:[31000-32000]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		cfg := agent.Config{
+			MasterURL: env.URL,
+			Hostname:  fmt.Sprintf("agent-%d", i),
+			Resources: res,
+			WorkDir:   t.TempDir(),
+			Logger:    logger,
+		}
+		if mutate != nil {
+			mutate(&cfg)
+		}
+		a, err := agent.New(cfg)
+		if err != nil {
+			t.Fatalf("new agent: %v", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = a.Run(ctx)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+		select {
+		case <-a.Registered():
+		case <-time.After(wait):
+			t.Fatal("agent did not register")
+		}
+		env.agents = append(env.agents, a)
+		env.dirs = append(env.dirs, cfg.WorkDir)
+	}
+	return env
+}
+
+func subscribe(t *testing.T, env *testEnv, caps ...mesos.FrameworkInfo_Capability_Type) *simtest.Scheduler {
+	t.Helper()
+	info := &mesos.FrameworkInfo{User: "test", Name: "agent-test"}
+	for _, c := range caps {
+		info.Capabilities = append(info.Capabilities, mesos.FrameworkInfo_Capability{Type: c})
+	}
+	s, err := simtest.Subscribe(env.SchedulerURL(), wire.JSON, info, nil)
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(s.Close)
+	if _, err := s.Await(scheduler.Event_SUBSCRIBED, wait); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func firstOffer(t *testing.T, s simtest.Client) *mesos.Offer {
+	t.Helper()
+	ev, err := s.Await(scheduler.Event_OFFERS, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Offers.Offers) == 0 {
+		t.Fatal("OFFERS event without offers")
+	}
+	return &ev.Offers.Offers[0]
+}
+
+func launch(t *testing.T, s simtest.Client, offer *mesos.Offer, tasks ...mesos.TaskInfo) {
+	t.Helper()
+	refuse := 0.0
+	code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_ACCEPT, Accept: &scheduler.Call_Accept{
+		OfferIDs:   []mesos.OfferID{offer.ID},
+		Operations: []mesos.Offer_Operation{{Type: mesos.Offer_Operation_LAUNCH, Launch: &mesos.Offer_Operation_Launch{TaskInfos: tasks}}},
+		Filters:    &mesos.Filters{RefuseSeconds: &refuse},
+	}})
+	if err != nil || code != http.StatusAccepted {
+		t.Fatalf("ACCEPT: %d %q %v", code, body, err)
+	}
+}
+
+func shellTask(id string, offer *mesos.Offer, command string) mesos.TaskInfo {
+	return mesos.TaskInfo{
+		Name:      id,
+		TaskID:    mesos.TaskID{Value: id},
+		AgentID:   offer.AgentID,
+		Command:   &mesos.CommandInfo{Value: &command},
+		Resources: []mesos.Resource{resources.NewCPUs(0.5).Resource, resources.NewMemory(64).Resource},
+	}
+}
+
+// awaitUpdate waits for the next UPDATE of a task and acknowledges it.
+func awaitUpdate(t *testing.T, s simtest.Client, taskID string) mesos.TaskStatus {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		ev, err := s.Await(scheduler.Event_UPDATE, time.Until(deadline))
+		if err != nil {
+			t.Fatalf("waiting for an update of %s: %v", taskID, err)
+		}
+		st := ev.Update.Status
+		if st.TaskID.Value != taskID {
+			continue
+		}
+		if len(st.UUID) > 0 {
+			code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_ACKNOWLEDGE, Acknowledge: &scheduler.Call_Acknowledge{
+				AgentID: *st.AgentID, TaskID: st.TaskID, UUID: st.UUID,
+			}})
+			if err != nil || code != http.StatusAccepted {
+				t.Fatalf("ACKNOWLEDGE: %d %q %v", code, body, err)
+			}
+		}
+		return st
+	}
+}
+
+// awaitTerminal collects a task's states up to a terminal one.
+func awaitTerminal(t *testing.T, s simtest.Client, taskID string) ([]string, mesos.TaskStatus) {
+	t.Helper()
+	var states []string
+	for {
+		st := awaitUpdate(t, s, taskID)
+		states = append(states, st.GetState().String())
+		switch st.GetState() {
+		case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR, mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE:
+			return states, st
+		}
+	}
+}
+
+// awaitState waits for a task to reach state.
+func awaitState(t *testing.T, s simtest.Client, taskID string, state mesos.TaskState) mesos.TaskStatus {
+	t.Helper()
+	for {
+		st := awaitUpdate(t, s, taskID)
+		if st.GetState() == state {
+			return st
+		}
+		if st.GetState() == mesos.TASK_FAILED || st.GetState() == mesos.TASK_FINISHED || st.GetState() == mesos.TASK_KILLED {
+			t.Fatalf("task %s ended %v (%s) while waiting for %v", taskID, st.GetState(), st.GetMessage(), state)
+		}
+	}
+}
+
+// sandbox is the latest run directory of an executor on agent i.
+func (e *testEnv) sandbox(i int, fwID, execID string) string {
+	return filepath.Join(e.dirs[i], "slaves", e.agents[i].ID(), "frameworks", fwID, "executors", execID, "runs", "latest")
+}
+
+// readFile reads a sandbox file whole through the agent's /files/read.
+func readFile(t *testing.T, a *agent.Agent, path string) string {
+	t.Helper()
+	var out strings.Builder
+	offset := 0
+	for {
+		q := url.Values{"path": {path}, "offset": {fmt.Sprint(offset)}, "length": {"4096"}}
+		resp, err := http.Get(a.URL() + "/files/read?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/files/read %s: %d %s", path, resp.StatusCode, body)
+		}
+		var chunk struct {
+			Data   string `json:"data"`
+			Offset int    `json:"offset"`
+		}
+		if err := json.Unmarshal(body, &chunk); err != nil {
+			t.Fatalf("/files/read answer %s: %v", body, err)
+		}
+		if chunk.Offset != offset {
+			t.Fatalf("/files/read offset %d, want %d", chunk.Offset, offset)
+		}
+		if chunk.Data == "" {
+			return out.String()
+		}
+		out.WriteString(chunk.Data)
+		offset += len(chunk.Data)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// testExecutor builds testdata/executor once per test binary.
+func testExecutor(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "agent-test-executor")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "executor")
+		out, err := exec.Command("go", "build", "-o", buildPath, "./testdata/executor").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build testdata/executor: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildPath != "" {
+		os.RemoveAll(filepath.Dir(buildPath))
+	}
+	os.Exit(code)
+}
