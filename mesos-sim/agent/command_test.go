@@ -83,6 +83,9 @@ func TestKillCommandTask(t *testing.T) {
 	task.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(300 * time.Millisecond)}}
 	launch(t, s, offer, task)
 	awaitState(t, s, "stubborn", mesos.TASK_RUNNING)
+	eventually(t, "the task to set its trap", func() bool {
+		return readFile(t, env.agents[0], env.sandbox(0, s.FrameworkID(), "stubborn")+"/stdout") == "started\n"
+	})
 	code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "stubborn"}}})
 	if err != nil || code != http.StatusAccepted {
 		t.Fatalf("KILL: %d %s %v", code, body, err)

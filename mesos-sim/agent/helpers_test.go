@@ -84,7 +84,7 @@ func start(t *testing.T, n int, mutate func(*agent.Config)) *testEnv {
 	return env
 }
 
-func subscribe(t *testing.T, env *testEnv, caps ...mesos.FrameworkInfo_Capability_Type) *simtest.Scheduler {
+func subscribe(t *testing.T, env *testEnv, caps ...mesos.FrameworkInfo_Capability_Type) *keeper {
 	t.Helper()
 	info := &mesos.FrameworkInfo{User: "test", Name: "agent-test"}
 	for _, c := range caps {
@@ -98,7 +98,7 @@ func subscribe(t *testing.T, env *testEnv, caps ...mesos.FrameworkInfo_Capabilit
 	if _, err := s.Await(scheduler.Event_SUBSCRIBED, wait); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return keep(s)
 }
 
 func firstOffer(t *testing.T, s simtest.Client) *mesos.Offer {
@@ -273,4 +273,44 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(buildPath))
 	}
 	os.Exit(code)
+}
+
+// keeper wraps a scheduler client so that Await keeps the events it skips
+// (offers that came while a test waited for updates, say) for later calls.
+type keeper struct {
+	simtest.Client
+	backlog []*scheduler.Event
+}
+
+func keep(c simtest.Client) *keeper { return &keeper{Client: c} }
+
+func (k *keeper) Next(timeout time.Duration) (*scheduler.Event, error) {
+	if len(k.backlog) > 0 {
+		ev := k.backlog[0]
+		k.backlog = k.backlog[1:]
+		return ev, nil
+	}
+	return k.Client.Next(timeout)
+}
+
+func (k *keeper) Await(typ scheduler.Event_Type, timeout time.Duration) (*scheduler.Event, error) {
+	for i, ev := range k.backlog {
+		if ev.Type == typ {
+			k.backlog = append(k.backlog[:i:i], k.backlog[i+1:]...)
+			return ev, nil
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ev, err := k.Client.Next(time.Until(deadline))
+		if err != nil {
+			return nil, err
+		}
+		if ev.Type == typ {
+			return ev, nil
+		}
+		if ev.Type != scheduler.Event_HEARTBEAT {
+			k.backlog = append(k.backlog, ev)
+		}
+	}
 }
