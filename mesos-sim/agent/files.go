@@ -278,4 +278,3 @@ func attributeMap(as []mesos.Attribute) map[string]any {
 	}
 	return out
 }
-

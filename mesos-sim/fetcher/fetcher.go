@@ -49,7 +49,7 @@ func (f Fetcher) Fetch(ctx context.Context, u mesos.CommandInfo_URI, dir string)
 	if name == "" || name == "." || name == "/" {
 		return fmt.Errorf("fetch %s: cannot tell a file name from the URI", u.Value)
 	}
-	dst := filepath.Join(dir, filepath.Clean("/" + name))
+	dst := filepath.Join(dir, filepath.Clean("/"+name))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("fetch %s: %w", u.Value, err)
 	}
