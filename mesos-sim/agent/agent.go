@@ -107,6 +107,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	go a.registerLoop(false)
+	go a.watchPings()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -247,6 +248,31 @@ func (a *Agent) registerLoop(reregister bool) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, a.cfg.RegisterRetryMax)
+	}
+}
+
+// watchPings registers the agent again when the master has not pinged it
+// for MasterPingTimeout, as a Mesos agent re-detects its master.
+func (a *Agent) watchPings() {
+	period := max(a.cfg.MasterPingTimeout/4, 10*time.Millisecond)
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		a.mu.Lock()
+		silent := a.id != "" && !a.registering && a.clock.Now().Sub(a.lastPing) > a.cfg.MasterPingTimeout
+		if silent {
+			a.lastPing = a.clock.Now()
+		}
+		a.mu.Unlock()
+		if silent {
+			a.log.Info("no ping from the master; registering again", "timeout", a.cfg.MasterPingTimeout)
+			go a.registerLoop(true)
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	DefaultExecutorHeartbeatInterval   = 30 * time.Minute
 	DefaultRecoveryTimeout             = 15 * time.Minute
 	DefaultExecutorReregisterTimeout   = 2 * time.Second
+	DefaultMasterPingTimeout           = 75 * time.Second
 	// DefaultKillGracePeriod is how long the command executor waits between
 	// SIGTERM and SIGKILL when the task has no kill policy.
 	DefaultKillGracePeriod = 3 * time.Second
@@ -56,6 +57,10 @@ type Config struct {
 	ExecutorShutdownGracePeriod time.Duration
 	// ExecutorHeartbeatInterval is the period of HEARTBEAT events.
 	ExecutorHeartbeatInterval time.Duration
+	// MasterPingTimeout: an agent the master has not pinged for this long
+	// registers again (the master restarted, or marked it unreachable).
+	// Default 75s, the master's agent_ping_timeout x max_agent_ping_timeouts.
+	MasterPingTimeout time.Duration
 	// HTTPClient is used towards the master and by the fetcher.
 	HTTPClient *http.Client
 	Clock      clock.Clock
@@ -105,6 +110,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ExecutorHeartbeatInterval <= 0 {
 		c.ExecutorHeartbeatInterval = DefaultExecutorHeartbeatInterval
+	}
+	if c.MasterPingTimeout <= 0 {
+		c.MasterPingTimeout = DefaultMasterPingTimeout
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}

@@ -34,16 +34,24 @@ type testEnv struct {
 	*simtest.Env
 	agents []*agent.Agent
 	dirs   []string
+	stops  []func() // stop agent i and wait for it
 }
 
 // start runs a master with n process agents, each on its own port.
 func start(t *testing.T, n int, mutate func(*agent.Config)) *testEnv {
+	return startWith(t, master.Config{}, n, mutate)
+}
+
+// startWith is start with a master configuration.
+func startWith(t *testing.T, mcfg master.Config, n int, mutate func(*agent.Config)) *testEnv {
 	t.Helper()
 	var logger *slog.Logger
 	if os.Getenv("SIMTEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	env := &testEnv{Env: simtest.Start(t, simtest.Options{Master: master.Config{AllocationInterval: 50 * time.Millisecond, Logger: logger}})}
+	mcfg.AllocationInterval = 50 * time.Millisecond
+	mcfg.Logger = logger
+	env := &testEnv{Env: simtest.Start(t, simtest.Options{Master: mcfg})}
 	res, err := spec.ParseResources("cpus:4;mem:4096;disk:10240;ports:[31000-32000]")
 	if err != nil {
 		t.Fatal(err)
@@ -69,10 +77,12 @@ func start(t *testing.T, n int, mutate func(*agent.Config)) *testEnv {
 			defer close(done)
 			_ = a.Run(ctx)
 		}()
-		t.Cleanup(func() {
+		stop := func() {
 			cancel()
 			<-done
-		})
+		}
+		t.Cleanup(stop)
+		env.stops = append(env.stops, stop)
 		select {
 		case <-a.Registered():
 		case <-time.After(wait):
