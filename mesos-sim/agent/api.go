@@ -53,7 +53,7 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := fw.executors[call.ExecutorID.Value]
-	if e == nil || e.command {
+	if e == nil || e.builtin() {
 		a.mu.Unlock()
 		wire.Errorf(http.StatusBadRequest, "Executor cannot be found").Write(w)
 		return

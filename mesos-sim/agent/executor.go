@@ -36,13 +36,17 @@ func (s executorState) String() string {
 // executor API, or the built-in command executor of one command task, whose
 // process is the task's.
 type executor struct {
-	fw          *framework
-	info        mesos.ExecutorInfo
+	fw   *framework
+	info mesos.ExecutorInfo
+	// command: the built-in command executor of one command task;
+	// defaultExec: the built-in DEFAULT executor of task groups. Both run
+	// their tasks' processes themselves (builtin.go); other executors are
+	// processes that speak the executor API.
 	command     bool
+	defaultExec bool
 	containerID string
 	dir         string
 	state       executorState
-	startedAt   time.Time
 
 	proc   *os.Process
 	exited chan struct{} // closed when proc has been reaped
@@ -74,18 +78,33 @@ func (e *executor) stopTimers() {
 	}
 }
 
-// killProcesses SIGKILLs the executor's process group.
+func (e *executor) builtin() bool { return e.command || e.defaultExec }
+
+// killProcesses SIGKILLs the process groups of the executor and its tasks.
 func (e *executor) killProcesses() {
 	if e.proc != nil && e.state != execTerminated {
 		_ = syscall.Kill(-e.proc.Pid, syscall.SIGKILL)
 	}
+	for _, t := range e.tasks {
+		if t.proc != nil && !t.procDone {
+			_ = syscall.Kill(-t.proc.Pid, syscall.SIGKILL)
+		}
+	}
 }
 
+// allExited lists what to wait for until every process of the executor has
+// been reaped.
 func (e *executor) allExited() []<-chan struct{} {
-	if e.exited == nil || e.proc == nil {
-		return nil
+	var out []<-chan struct{}
+	if e.proc != nil {
+		out = append(out, e.exited)
 	}
-	return []<-chan struct{}{e.exited}
+	for _, t := range e.tasks {
+		if t.proc != nil {
+			out = append(out, t.exited)
+		}
+	}
+	return out
 }
 
 // sandboxDir is <work-dir>/slaves/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>.
@@ -134,13 +153,24 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 		return
 	}
 	e := fw.executors[r.Executor.ExecutorID.Value]
+	isDefault := r.Executor.GetType() == mesos.ExecutorInfo_DEFAULT
 	if e == nil || e.state == execTerminated {
 		e = a.newExecutor(fw, *r.Executor, false)
-		go a.launchExecutor(e)
+		e.defaultExec = isDefault
+		if !isDefault {
+			go a.launchExecutor(e)
+		}
 	}
 	l := launch{group: r.Group}
 	for _, ti := range r.Tasks {
 		l.tasks = append(l.tasks, a.newTask(fw, e, ti))
+	}
+	for _, t := range l.tasks {
+		t.group = l.tasks
+	}
+	if e.defaultExec {
+		go a.launchGroup(e, l.tasks)
+		return
 	}
 	if e.state == execTerminating {
 		for _, t := range l.tasks {
@@ -208,7 +238,7 @@ func (a *Agent) launchExecutor(e *executor) {
 	if e.state != execLaunching || a.shuttingDown {
 		return
 	}
-	cmd, err := a.startProcess(e, e.info.Command, a.executorEnv(e, nil))
+	cmd, err := startProcess(e.dir, e.info.Command, appendCommandEnv(a.executorEnv(e, nil), e.info.Command))
 	if err != nil {
 		a.failLaunchLocked(e, err)
 		return
@@ -223,6 +253,7 @@ func (a *Agent) launchExecutor(e *executor) {
 			e.killProcesses()
 		}
 	})
+	e.proc = cmd.Process
 	a.log.Info("executor started", "executor_id", e.id(), "framework_id", e.fw.id, "pid", cmd.Process.Pid, "directory", e.dir)
 	go a.reap(e, cmd)
 }
@@ -261,12 +292,15 @@ func (a *Agent) failLaunchLocked(e *executor, err error) {
 	if !e.command && a.frameworks[e.fw.id] == e.fw {
 		a.executorExitedToMaster(e, -1)
 	}
+	for _, t := range e.tasks {
+		t.procDone = true
+	}
 	a.maybeRemoveExecutor(e)
 }
 
-// startProcess starts a CommandInfo in the executor's sandbox, in its own
-// process group, with stdout and stderr to the sandbox files.
-func (a *Agent) startProcess(e *executor, ci *mesos.CommandInfo, env []string) (*exec.Cmd, error) {
+// startProcess starts a CommandInfo in dir, in its own process group, with
+// stdout and stderr to files of dir.
+func startProcess(dir string, ci *mesos.CommandInfo, env []string) (*exec.Cmd, error) {
 	if ci == nil || ci.GetValue() == "" {
 		return nil, errors.New("no command to run")
 	}
@@ -288,30 +322,28 @@ func (a *Agent) startProcess(e *executor, ci *mesos.CommandInfo, env []string) (
 		}
 		cmd = &exec.Cmd{Path: path, Args: args}
 	}
-	stdout, err := os.OpenFile(filepath.Join(e.dir, "stdout"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	stdout, err := os.OpenFile(filepath.Join(dir, "stdout"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer stdout.Close()
-	stderr, err := os.OpenFile(filepath.Join(e.dir, "stderr"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	stderr, err := os.OpenFile(filepath.Join(dir, "stderr"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer stderr.Close()
-	cmd.Dir = e.dir
+	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	e.proc = cmd.Process
-	e.startedAt = a.clock.Now()
 	return cmd, nil
 }
 
 // executorEnv is the environment of an executor (contract §2.4): the
-// agent's own, the MESOS_* variables, then the command's environment.
+// agent's own and the MESOS_* variables (extra overrides them).
 func (a *Agent) executorEnv(e *executor, extra map[string]string) []string {
 	grace := a.cfg.ExecutorShutdownGracePeriod
 	if g := e.info.ShutdownGracePeriod; g != nil && g.Nanoseconds > 0 {
@@ -343,13 +375,20 @@ func (a *Agent) executorEnv(e *executor, extra map[string]string) []string {
 	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
-	if ci := e.info.Command; ci != nil && ci.Environment != nil {
-		for _, v := range ci.Environment.Variables {
-			if v.GetType() == mesos.Environment_Variable_SECRET {
-				continue
-			}
-			env = append(env, v.Name+"="+v.GetValue())
+	return env
+}
+
+// appendCommandEnv adds a command's environment variables (secrets are not
+// supported and skipped); later entries win.
+func appendCommandEnv(env []string, ci *mesos.CommandInfo) []string {
+	if ci == nil || ci.Environment == nil {
+		return env
+	}
+	for _, v := range ci.Environment.Variables {
+		if v.GetType() == mesos.Environment_Variable_SECRET {
+			continue
 		}
+		env = append(env, v.Name+"="+v.GetValue())
 	}
 	return env
 }
@@ -364,10 +403,6 @@ func (a *Agent) reap(e *executor, cmd *exec.Cmd) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	close(e.exited)
-	if e.command {
-		a.commandExited(e, cmd.ProcessState)
-		return
-	}
 	a.executorExited(e, status)
 }
 
@@ -435,7 +470,14 @@ func (a *Agent) killTask(frameworkID, taskID string, policy *mesos.KillPolicy) {
 	}
 	e := t.exec
 	if e.command {
-		a.killCommand(t, policy)
+		a.killBuiltin(t, policy)
+		return
+	}
+	if e.defaultExec {
+		// Killing one task of a group kills the group.
+		for _, sibling := range t.group {
+			a.killBuiltin(sibling, policy)
+		}
 		return
 	}
 	if !t.delivered {
@@ -449,9 +491,9 @@ func (a *Agent) killTask(frameworkID, taskID string, policy *mesos.KillPolicy) {
 // shutdownExecutor asks an executor to shut down: SHUTDOWN, then SIGKILL
 // after its grace period. Callers hold a.mu.
 func (a *Agent) shutdownExecutor(e *executor) {
-	if e.command {
+	if e.builtin() {
 		for _, t := range e.tasks {
-			a.killCommand(t, nil)
+			a.killBuiltin(t, nil)
 		}
 		return
 	}
@@ -501,7 +543,7 @@ func (a *Agent) shutdownFramework(frameworkID string) {
 		t.stopTimers()
 	}
 	for _, e := range fw.executors {
-		if e.state == execRunning && !e.command {
+		if e.state == execRunning && !e.builtin() {
 			a.shutdownExecutor(e)
 			continue
 		}
@@ -516,13 +558,10 @@ func (a *Agent) frameworkMessage(frameworkID, executorID string, data []byte) {
 	if fw == nil {
 		return
 	}
-	if e := fw.executors[executorID]; e != nil && !e.command {
+	if e := fw.executors[executorID]; e != nil && !e.builtin() {
 		a.sendEvent(e, &execapi.Event{Type: execapi.Event_MESSAGE, Message: &execapi.Event_Message{Data: data}})
 	}
 }
-
-// onTerminal runs when a task reaches a terminal state. Callers hold a.mu.
-func (a *Agent) onTerminal(*task) {}
 
 func commandSummary(value string, shell bool, args []string) string {
 	if shell {

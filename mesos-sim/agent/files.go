@@ -238,6 +238,9 @@ func executorType(e *executor) string {
 	if e.command {
 		return "COMMAND"
 	}
+	if e.defaultExec {
+		return "DEFAULT"
+	}
 	return e.info.GetType().String()
 }
 

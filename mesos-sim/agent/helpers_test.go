@@ -324,3 +324,13 @@ func (k *keeper) Await(typ scheduler.Event_Type, timeout time.Duration) (*schedu
 		}
 	}
 }
+
+// resolved is path with symlinks resolved (the sandbox's "latest" link).
+func resolved(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"crypto/rand"
+	"os"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -22,6 +23,13 @@ type task struct {
 	// command executor started it).
 	delivered bool
 	killed    bool
+	group     []*task // the task's group (LAUNCH_GROUP), itself included
+
+	// The task's own process (built-in executors only).
+	proc      *os.Process
+	exited    chan struct{} // closed when proc has been reaped
+	procDone  bool
+	killTimer clock.Timer
 
 	pending []mesos.TaskStatus
 	seen    map[string]bool // uuids already in the stream (executors resend)
@@ -30,9 +38,10 @@ type task struct {
 }
 
 func (t *task) stopTimers() {
-	if t.retry != nil {
-		t.retry.Stop()
-		t.retry = nil
+	t.stopRetry()
+	if t.killTimer != nil {
+		t.killTimer.Stop()
+		t.killTimer = nil
 	}
 }
 
@@ -120,9 +129,6 @@ func (a *Agent) addUpdate(t *task, st mesos.TaskStatus) {
 		t.backoff = a.cfg.StatusUpdateRetryMin
 		a.forwardHead(t)
 	}
-	if isTerminal(t.state) {
-		a.onTerminal(t)
-	}
 }
 
 // forwardHead sends the update in flight to the master and arms its retry.
@@ -131,7 +137,7 @@ func (a *Agent) forwardHead(t *task) {
 	if len(t.pending) == 0 || a.shuttingDown {
 		return
 	}
-	t.stopTimers()
+	t.stopRetry()
 	head := t.pending[0]
 	if a.id != "" {
 		u := agentproto.Update{AgentID: a.id, FrameworkID: t.fw.id, Status: head}
@@ -172,7 +178,7 @@ func (a *Agent) acknowledge(frameworkID, taskID string, uuid []byte) {
 	}
 	t.pending[0] = mesos.TaskStatus{}
 	t.pending = t.pending[1:]
-	t.stopTimers()
+	t.stopRetry()
 	t.backoff = a.cfg.StatusUpdateRetryMin
 	if len(t.pending) > 0 {
 		a.forwardHead(t)
@@ -188,6 +194,13 @@ func (a *Agent) removeTask(t *task) {
 	delete(t.fw.tasks, t.info.TaskID.Value)
 	delete(t.exec.tasks, t.info.TaskID.Value)
 	a.maybeRemoveExecutor(t.exec)
+}
+
+func (t *task) stopRetry() {
+	if t.retry != nil {
+		t.retry.Stop()
+		t.retry = nil
+	}
 }
 
 func isTerminal(s mesos.TaskState) bool {
