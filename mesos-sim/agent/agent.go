@@ -134,6 +134,9 @@ func (a *Agent) stopAll() {
 		for _, e := range fw.executors {
 			e.killProcesses()
 			waits = append(waits, e.allExited()...)
+			if e.stream != nil {
+				e.stream.Close(nil)
+			}
 		}
 		for _, t := range fw.tasks {
 			t.stopTimers()

@@ -93,40 +93,40 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 // validateCall is Mesos' validation::executor::call::validate.
 func validateCall(c *execapi.Call) error {
 	if c.ExecutorID.Value == "" {
-		return fmt.Errorf("Expecting 'executor_id' to be present") //nolint:staticcheck // Mesos' wording
+		return fmt.Errorf("Expecting 'executor_id' to be present")
 	}
 	if c.FrameworkID.Value == "" {
-		return fmt.Errorf("Expecting 'framework_id' to be present") //nolint:staticcheck // Mesos' wording
+		return fmt.Errorf("Expecting 'framework_id' to be present")
 	}
 	switch c.Type {
 	case execapi.Call_SUBSCRIBE:
 		if c.Subscribe == nil {
-			return fmt.Errorf("Expecting 'subscribe' to be present") //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("Expecting 'subscribe' to be present")
 		}
 	case execapi.Call_UPDATE:
 		if c.Update == nil {
-			return fmt.Errorf("Expecting 'update' to be present") //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("Expecting 'update' to be present")
 		}
 		st := c.Update.Status
 		if len(st.UUID) != 16 {
-			return fmt.Errorf("Invalid UUID in status update: want 16 bytes, got %d", len(st.UUID)) //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("Invalid UUID in status update: want 16 bytes, got %d", len(st.UUID))
 		}
 		if st.ExecutorID != nil && st.ExecutorID.Value != c.ExecutorID.Value {
-			return fmt.Errorf("ExecutorID in Call: %s does not match ExecutorID in TaskStatus: %s", c.ExecutorID.Value, st.ExecutorID.Value) //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("ExecutorID in Call: %s does not match ExecutorID in TaskStatus: %s", c.ExecutorID.Value, st.ExecutorID.Value)
 		}
 		if st.GetSource() != mesos.SOURCE_EXECUTOR {
-			return fmt.Errorf("Received Call from executor %s of framework %s with invalid source, expecting 'SOURCE_EXECUTOR'", c.ExecutorID.Value, c.FrameworkID.Value) //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("Received Call from executor %s of framework %s with invalid source, expecting 'SOURCE_EXECUTOR'", c.ExecutorID.Value, c.FrameworkID.Value)
 		}
 		if st.GetState() == mesos.TASK_STAGING {
-			return fmt.Errorf("Received TASK_STAGING from executor %s of framework %s which is not allowed", c.ExecutorID.Value, c.FrameworkID.Value) //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("Received TASK_STAGING from executor %s of framework %s which is not allowed", c.ExecutorID.Value, c.FrameworkID.Value)
 		}
 	case execapi.Call_MESSAGE:
 		if c.Message == nil {
-			return fmt.Errorf("Expecting 'message' to be present") //nolint:staticcheck // Mesos' wording
+			return fmt.Errorf("Expecting 'message' to be present")
 		}
 	case execapi.Call_HEARTBEAT:
 	default:
-		return fmt.Errorf("Received 'UNKNOWN' call") //nolint:staticcheck // Mesos' wording
+		return fmt.Errorf("Received 'UNKNOWN' call")
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func TestExecutorRegistrationTimeout(t *testing.T) {
 // (Mesos' executor_http_api_tests), then subscribes with plain HTTP and JSON
 // in place of a silent executor.
 func TestExecutorAPI(t *testing.T) {
-	env := start(t, 1, nil)
+	env := start(t, 1, func(c *agent.Config) { c.ExecutorHeartbeatInterval = 100 * time.Millisecond })
 	s := subscribe(t, env)
 	offer := firstOffer(t, s)
 	silent := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "manual"}, Command: &mesos.CommandInfo{Value: strPtr("exec sleep 1000")}}
@@ -271,32 +271,28 @@ func TestExecutorAPI(t *testing.T) {
 	// Subscribing in the executor's place: SUBSCRIBED, then the queued
 	// LAUNCH; an unacknowledged update sent with SUBSCRIBE is taken and
 	// acknowledged.
-	sub, _ := wire.JSON.Marshal(&executor.Call{Type: executor.Call_SUBSCRIBE, FrameworkID: fwID, ExecutorID: silent.ExecutorID,
-		Subscribe: &executor.Call_Subscribe{UnacknowledgedUpdates: []executor.Call_Update{{Status: withUUID(running, uuid)}}}})
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(sub))
-	req.Header.Set("Content-Type", wire.MediaTypeJSON)
-	req.Header.Set("Accept", wire.MediaTypeJSON)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != wire.MediaTypeJSON {
-		t.Fatalf("SUBSCRIBE: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	events := readEvents(resp.Body)
+	subscribeCall := &executor.Call{Type: executor.Call_SUBSCRIBE, FrameworkID: fwID, ExecutorID: silent.ExecutorID,
+		Subscribe: &executor.Call_Subscribe{UnacknowledgedUpdates: []executor.Call_Update{{Status: withUUID(running, uuid)}}}}
+	events := subscribeExecutor(t, url, subscribeCall)
+	heartbeats := 0
+	// next returns the next event other than HEARTBEAT (they are counted).
 	next := func() *executor.Event {
 		t.Helper()
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				t.Fatal("executor stream ended")
+		for {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					t.Fatal("executor stream ended")
+				}
+				if ev.Type == executor.Event_HEARTBEAT {
+					heartbeats++
+					continue
+				}
+				return ev
+			case <-time.After(wait):
+				t.Fatal("timed out waiting for an executor event")
 			}
-			return ev
-		case <-time.After(wait):
-			t.Fatal("timed out waiting for an executor event")
 		}
-		return nil
 	}
 	if ev := next(); ev.Type != executor.Event_SUBSCRIBED || ev.Subscribed.AgentInfo.GetID().GetValue() != a.ID() || ev.Subscribed.ExecutorInfo.ExecutorID.Value != "manual" || ev.Subscribed.ContainerID == nil {
 		t.Fatalf("first event %v", ev)
@@ -330,6 +326,61 @@ func TestExecutorAPI(t *testing.T) {
 	if st := awaitUpdate(t, s, "manual-task"); st.GetState() != mesos.TASK_FINISHED {
 		t.Fatalf("FINISHED reached the framework as %v", st)
 	}
+
+	// HEARTBEAT events come every ExecutorHeartbeatInterval.
+	for deadline := time.Now().Add(wait); heartbeats < 2; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("executor stream ended")
+			}
+			if ev.Type == executor.Event_HEARTBEAT {
+				heartbeats++
+			}
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("%d HEARTBEAT events, want 2", heartbeats)
+		}
+	}
+
+	// A second SUBSCRIBE takes over: the first stream ends.
+	second := subscribeExecutor(t, url, &executor.Call{Type: executor.Call_SUBSCRIBE, FrameworkID: fwID, ExecutorID: silent.ExecutorID, Subscribe: &executor.Call_Subscribe{}})
+	select {
+	case ev := <-second:
+		if ev == nil || ev.Type != executor.Event_SUBSCRIBED {
+			t.Fatalf("second subscription's first event %v", ev)
+		}
+	case <-time.After(wait):
+		t.Fatal("no SUBSCRIBED on the second subscription")
+	}
+	for closed := false; !closed; {
+		select {
+		case _, ok := <-events:
+			closed = !ok
+		case <-time.After(wait):
+			t.Fatal("the first subscription was not closed")
+		}
+	}
+}
+
+// subscribeExecutor posts a SUBSCRIBE in JSON and returns its events.
+func subscribeExecutor(t *testing.T, url string, call *executor.Call) <-chan *executor.Event {
+	t.Helper()
+	body, err := wire.JSON.Marshal(call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", wire.MediaTypeJSON)
+	req.Header.Set("Accept", wire.MediaTypeJSON)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != wire.MediaTypeJSON {
+		t.Fatalf("SUBSCRIBE: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return readEvents(resp.Body)
 }
 
 func withSource(st mesos.TaskStatus, src mesos.TaskStatus_Source) mesos.TaskStatus {
