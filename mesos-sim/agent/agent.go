@@ -244,7 +244,11 @@ func (a *Agent) registerLoop(reregister bool) {
 			a.markGone()
 			return
 		}
-		a.log.Debug("registration failed; retrying", "error", err, "backoff", backoff)
+		if var400 := (*masterError)(nil); errors.As(err, &var400) && var400.code == http.StatusBadRequest {
+			a.log.Warn("the master refused the registration; retrying", "error", err, "backoff", backoff)
+		} else {
+			a.log.Debug("registration failed; retrying", "error", err, "backoff", backoff)
+		}
 		select {
 		case <-a.ctx.Done():
 			return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,6 +164,44 @@ func TestExecutorCrash(t *testing.T) {
 	}
 	if st := failure.GetStatus(); st>>8 != 2 {
 		t.Errorf("FAILURE status %d, want the wait status of exit code 2 (%d)", st, 2<<8)
+	}
+}
+
+// TestExecutorShutdownGracePeriod: an executor that ignores SHUTDOWN is
+// killed after its grace period, which it was told in stout format.
+func TestExecutorShutdownGracePeriod(t *testing.T) {
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	offer := firstOffer(t, s)
+	exec := executorInfo(t, "stubborn")
+	exec.ShutdownGracePeriod = &mesos.DurationInfo{Nanoseconds: int64(300 * time.Millisecond)}
+	launch(t, s, offer, executorTask("hold", offer, exec, "stubborn"))
+	awaitState(t, s, "hold", mesos.TASK_RUNNING)
+	agentID := mesos.AgentID{Value: env.agents[0].ID()}
+	if code, _, err := s.Call(&scheduler.Call{Type: scheduler.Call_SHUTDOWN, Shutdown: &scheduler.Call_Shutdown{ExecutorID: exec.ExecutorID, AgentID: agentID}}); err != nil || code != http.StatusAccepted {
+		t.Fatalf("SHUTDOWN: %d %v", code, err)
+	}
+	var failed *mesos.TaskStatus
+	var failure *scheduler.Event_Failure
+	collect(t, s, func(ev *scheduler.Event) bool {
+		switch {
+		case ev.Type == scheduler.Event_UPDATE && ev.Update.Status.GetState() == mesos.TASK_FAILED:
+			st := ev.Update.Status
+			failed = &st
+		case ev.Type == scheduler.Event_FAILURE:
+			failure = ev.Failure
+		}
+		return failed != nil && failure != nil
+	})
+	if failed.GetReason() != mesos.REASON_EXECUTOR_TERMINATED {
+		t.Errorf("TASK_FAILED reason %v", failed.GetReason())
+	}
+	if failure.GetStatus() != int32(syscall.SIGKILL) {
+		t.Errorf("FAILURE status %d, want the wait status of SIGKILL", failure.GetStatus())
+	}
+	out := readFile(t, env.agents[0], env.sandbox(0, s.FrameworkID(), "stubborn")+"/stdout")
+	if !strings.Contains(out, "CONFIG OK grace=300ms") || !strings.Contains(out, "IGNORING SHUTDOWN") {
+		t.Errorf("executor stdout:\n%s", out)
 	}
 }
 

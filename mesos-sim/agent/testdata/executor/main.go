@@ -2,7 +2,8 @@
 // mesos-go's executor library as a real framework's executor would be. What
 // it does with a task depends on the task's data: "finish" (RUNNING then
 // FINISHED), "crash" (RUNNING, then exit 2 once RUNNING is acknowledged),
-// "run" (RUNNING until killed). It echoes framework messages back, exits on
+// "run" (RUNNING until killed), "stubborn" (RUNNING, and SHUTDOWN is
+// ignored). It echoes framework messages back, exits on
 // SHUTDOWN and prints every event it gets to stdout.
 package main
 
@@ -101,9 +102,21 @@ func main() {
 			}
 		case executor.Event_SHUTDOWN:
 			fmt.Println("EVENT SHUTDOWN")
-			os.Exit(0)
+			if !stubborn(behaviour) {
+				os.Exit(0)
+			}
+			fmt.Println("IGNORING SHUTDOWN")
 		default:
 			fmt.Println("EVENT", ev.Type)
 		}
 	}
+}
+
+func stubborn(behaviour map[string]string) bool {
+	for _, b := range behaviour {
+		if b == "stubborn" {
+			return true
+		}
+	}
+	return false
 }
