@@ -111,16 +111,26 @@ func subscribe(t *testing.T, env *testEnv, caps ...mesos.FrameworkInfo_Capabilit
 	return keep(s)
 }
 
+// firstOffer returns the first offer with room for any test's launch (1
+// cpu, 256 MB): smaller ones (what a finished task gave back) are left
+// outstanding.
 func firstOffer(t *testing.T, s simtest.Client) *mesos.Offer {
 	t.Helper()
-	ev, err := s.Await(scheduler.Event_OFFERS, wait)
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(wait)
+	for {
+		ev, err := s.Await(scheduler.Event_OFFERS, time.Until(deadline))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ev.Offers.Offers {
+			o := &ev.Offers.Offers[i]
+			cpus, _ := resources.CPUs(o.Resources...)
+			mem, _ := resources.Memory(o.Resources...)
+			if cpus >= 1 && mem >= 256 {
+				return o
+			}
+		}
 	}
-	if len(ev.Offers.Offers) == 0 {
-		t.Fatal("OFFERS event without offers")
-	}
-	return &ev.Offers.Offers[0]
 }
 
 func launch(t *testing.T, s simtest.Client, offer *mesos.Offer, tasks ...mesos.TaskInfo) {
