@@ -359,8 +359,13 @@ func (a *Agent) serveMaster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mu.Lock()
+	if a.id == "" && msg.AgentID != "" {
+		// The master's first message can overtake its answer to the
+		// registration.
+		a.id = msg.AgentID
+	}
 	id := a.id
-	if msg.AgentID != "" && id != "" && msg.AgentID != id {
+	if msg.AgentID != "" && msg.AgentID != id {
 		a.mu.Unlock()
 		http.Error(w, fmt.Sprintf("this is agent %s, not %s", id, msg.AgentID), http.StatusConflict)
 		return

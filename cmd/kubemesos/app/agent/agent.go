@@ -32,6 +32,7 @@ type Options struct {
 	WorkDir                     string
 	ExecutorRegistrationTimeout time.Duration
 	ExecutorShutdownGracePeriod time.Duration
+	MasterPingTimeout           time.Duration
 	LogLevel                    string
 }
 
@@ -47,6 +48,7 @@ func NewOptions() *Options {
 		WorkDir:                     filepath.Join(os.TempDir(), "kubemesos-agent"),
 		ExecutorRegistrationTimeout: simagent.DefaultExecutorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: simagent.DefaultExecutorShutdownGracePeriod,
+		MasterPingTimeout:           simagent.DefaultMasterPingTimeout,
 		LogLevel:                    "info",
 	}
 }
@@ -61,6 +63,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WorkDir, "work-dir", o.WorkDir, "directory of the sandboxes")
 	fs.DurationVar(&o.ExecutorRegistrationTimeout, "executor-registration-timeout", o.ExecutorRegistrationTimeout, "time an executor has to subscribe before it is killed")
 	fs.DurationVar(&o.ExecutorShutdownGracePeriod, "executor-shutdown-grace-period", o.ExecutorShutdownGracePeriod, "default time an executor has to exit after SHUTDOWN")
+	fs.DurationVar(&o.MasterPingTimeout, "master-ping-timeout", o.MasterPingTimeout, "register again when the master has not pinged the agent for this long")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn or error")
 }
 
@@ -78,8 +81,8 @@ func (o *Options) Validate() error {
 	if o.WorkDir == "" {
 		errs = append(errs, errors.New("--work-dir must be set"))
 	}
-	if o.ExecutorRegistrationTimeout <= 0 || o.ExecutorShutdownGracePeriod <= 0 {
-		errs = append(errs, errors.New("--executor-registration-timeout and --executor-shutdown-grace-period must be positive"))
+	if o.ExecutorRegistrationTimeout <= 0 || o.ExecutorShutdownGracePeriod <= 0 || o.MasterPingTimeout <= 0 {
+		errs = append(errs, errors.New("--executor-registration-timeout, --executor-shutdown-grace-period and --master-ping-timeout must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -133,6 +136,7 @@ func Run(ctx context.Context, o *Options, logOut io.Writer) error {
 		WorkDir:                     o.WorkDir,
 		ExecutorRegistrationTimeout: o.ExecutorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: o.ExecutorShutdownGracePeriod,
+		MasterPingTimeout:           o.MasterPingTimeout,
 		Logger:                      log.With("component", "agent"),
 	})
 	if err != nil {

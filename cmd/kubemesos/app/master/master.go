@@ -253,7 +253,9 @@ func startProcessAgents(ctx context.Context, o *Options, masterURL string, res [
 			Resources:  res,
 			Attributes: attrs,
 			WorkDir:    filepath.Join(o.WorkDir, "agents", fmt.Sprintf("agent-%d", i)),
-			Logger:     log.With("component", "agent", "agent", i),
+			// Register again once the master would have given up on the agent.
+			MasterPingTimeout: o.AgentPingTimeout * time.Duration(o.MaxAgentPingTimeouts),
+			Logger:            log.With("component", "agent", "agent", i),
 		})
 		if err != nil {
 			go func() { wg.Wait(); close(done) }()
