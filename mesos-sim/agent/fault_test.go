@@ -1,6 +1,12 @@
 package agent_test
 
 import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +57,71 @@ func TestAgentUnreachableAndBack(t *testing.T) {
 	if ev.Failure.GetAgentID().GetValue() != agentID || ev.Failure.ExecutorID != nil {
 		t.Fatalf("FAILURE %v, want the lost agent", ev.Failure)
 	}
+}
+
+// TestAgentMarkedGone: an agent the operator marks gone is told to shut
+// down; its Run ends with ErrGone and its processes die.
+func TestAgentMarkedGone(t *testing.T) {
+	env := start(t, 1, nil)
+	s := subscribe(t, env, mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+	offer := firstOffer(t, s)
+	launch(t, s, offer, shellTask("doomed", offer, "echo $$ > pid; exec sleep 1000"))
+	awaitState(t, s, "doomed", mesos.TASK_RUNNING)
+	pid := readPID(t, env.sandbox(0, s.FrameworkID(), "doomed")+"/pid")
+	if err := env.Master.MarkGone(env.agents[0].ID()); err != nil {
+		t.Fatal(err)
+	}
+	if st := awaitUpdate(t, s, "doomed"); st.GetState() != mesos.TASK_GONE_BY_OPERATOR {
+		t.Fatalf("after MarkGone: %v", st.GetState())
+	}
+	select {
+	case err := <-env.ended[0]:
+		if !errors.Is(err, agent.ErrGone) {
+			t.Fatalf("agent Run returned %v, want ErrGone", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the agent did not stop")
+	}
+	eventually(t, "the task's process to die", func() bool { return dead(pid) })
+}
+
+// TestTeardownKillsEverything: a framework's teardown kills its command
+// tasks and executors on the agent.
+func TestTeardownKillsEverything(t *testing.T) {
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	offer := firstOffer(t, s)
+	launch(t, s, offer,
+		shellTask("cmd", offer, "echo $$ > pid; exec sleep 1000"),
+		executorTask("exec-task", offer, executorInfo(t, "to-tear-down"), "run"))
+	awaitState(t, s, "cmd", mesos.TASK_RUNNING)
+	awaitState(t, s, "exec-task", mesos.TASK_RUNNING)
+	cmdPID := readPID(t, env.sandbox(0, s.FrameworkID(), "cmd")+"/pid")
+	if code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_TEARDOWN}); err != nil || code != http.StatusAccepted {
+		t.Fatalf("TEARDOWN: %d %s %v", code, body, err)
+	}
+	eventually(t, "the command task to die", func() bool { return dead(cmdPID) })
+	eventually(t, "the agent to forget the framework", func() bool {
+		code, _, body := get(t, env.agents[0].URL()+"/state")
+		var state struct{ Frameworks []any }
+		return code == http.StatusOK && json.Unmarshal([]byte(body), &state) == nil && len(state.Frameworks) == 0
+	})
+	out := readFile(t, env.agents[0], env.sandbox(0, s.FrameworkID(), "to-tear-down")+"/stdout")
+	if !strings.Contains(out, "EVENT SHUTDOWN") {
+		t.Errorf("the executor was not shut down:\n%s", out)
+	}
+}
+
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	eventually(t, "pid file "+path, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	})
+	return pid
 }

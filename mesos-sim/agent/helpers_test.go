@@ -34,7 +34,8 @@ type testEnv struct {
 	*simtest.Env
 	agents []*agent.Agent
 	dirs   []string
-	stops  []func() // stop agent i and wait for it
+	stops  []func()     // stop agent i and wait for it
+	ended  []chan error // agent i's Run result
 }
 
 // start runs a master with n process agents, each on its own port.
@@ -73,10 +74,12 @@ func startWith(t *testing.T, mcfg master.Config, n int, mutate func(*agent.Confi
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
+		ended := make(chan error, 1)
 		go func() {
 			defer close(done)
-			_ = a.Run(ctx)
+			ended <- a.Run(ctx)
 		}()
+		env.ended = append(env.ended, ended)
 		stop := func() {
 			cancel()
 			<-done
