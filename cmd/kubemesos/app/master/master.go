@@ -114,7 +114,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Short: "Run mesos-sim, a Mesos-compatible master (with simulated agents)",
 		Long: `Run mesos-sim: a master that speaks the Apache Mesos v1 HTTP API (scheduler and
 operator APIs), with a weighted-DRF allocator and, with --agents, simulated
-agents whose tasks behave as --sim-config declares.`,
+agents whose tasks behave as --sim-config declares, or with --agent-mode
+process, agents that run real executors and tasks (see kubemesos agent).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
