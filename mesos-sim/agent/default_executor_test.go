@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -102,5 +103,25 @@ func TestDefaultExecutor(t *testing.T) {
 	})
 	if failure.GetExecutorID().GetValue() != "default" || failure.GetStatus() != 0 {
 		t.Errorf("FAILURE %v, want the default executor with status 0", failure)
+	}
+}
+
+// TestCustomExecutorTaskGroup: a group for a custom executor arrives as one
+// LAUNCH_GROUP event.
+func TestCustomExecutorTaskGroup(t *testing.T) {
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	exec := executorInfo(t, "grouped")
+	exec.Type = mesos.ExecutorInfo_CUSTOM
+	offer := firstOffer(t, s)
+	launchGroup(t, s, offer, exec, executorTask("g1", offer, nil, "finish"), executorTask("g2", offer, nil, "finish"))
+	for _, id := range []string{"g1", "g2"} {
+		if _, last := awaitTerminal(t, s, id); last.GetState() != mesos.TASK_FINISHED {
+			t.Fatalf("%s: %v", id, last.GetState())
+		}
+	}
+	out := readFile(t, env.agents[0], env.sandbox(0, s.FrameworkID(), "grouped")+"/stdout")
+	if !strings.Contains(out, "EVENT LAUNCH_GROUP g1") || !strings.Contains(out, "EVENT LAUNCH_GROUP g2") || strings.Contains(out, "EVENT LAUNCH ") {
+		t.Errorf("executor stdout:\n%s", out)
 	}
 }

@@ -64,6 +64,13 @@ func main() {
 		}
 		fmt.Println("SENT", taskID.Value, state)
 	}
+	start := func(t mesos.TaskInfo) {
+		behaviour[t.TaskID.Value] = string(t.Data)
+		update(t.TaskID, mesos.TASK_RUNNING)
+		if string(t.Data) == "finish" {
+			update(t.TaskID, mesos.TASK_FINISHED)
+		}
+	}
 	for {
 		var ev executor.Event
 		if err := resp.Decode(&ev); err != nil {
@@ -76,10 +83,11 @@ func main() {
 		case executor.Event_LAUNCH:
 			t := ev.Launch.Task
 			fmt.Println("EVENT LAUNCH", t.TaskID.Value)
-			behaviour[t.TaskID.Value] = string(t.Data)
-			update(t.TaskID, mesos.TASK_RUNNING)
-			if string(t.Data) == "finish" {
-				update(t.TaskID, mesos.TASK_FINISHED)
+			start(t)
+		case executor.Event_LAUNCH_GROUP:
+			for _, t := range ev.LaunchGroup.TaskGroup.Tasks {
+				fmt.Println("EVENT LAUNCH_GROUP", t.TaskID.Value)
+				start(t)
 			}
 		case executor.Event_ACKNOWLEDGED:
 			id := ev.Acknowledged.TaskID.Value
