@@ -118,9 +118,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.stopAll()
 	a.cancel()
-	shutdownCtx, done := context.WithTimeout(context.Background(), 2*time.Second)
+	// Its processes are gone: give in-flight requests a moment, then close
+	// every connection (Shutdown alone waits for connections a client
+	// dialed but never used).
+	shutdownCtx, done := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer done()
 	_ = a.srv.Shutdown(shutdownCtx)
+	_ = a.srv.Close()
+	a.cfg.HTTPClient.CloseIdleConnections()
 	return err
 }
 
