@@ -275,38 +275,16 @@ func TestExecutorAPI(t *testing.T) {
 		{name: "message before subscribing", call: &executor.Call{Type: executor.Call_MESSAGE, FrameworkID: fwID, ExecutorID: silent.ExecutorID, Message: &executor.Call_Message{Data: []byte("x")}}, want: http.StatusForbidden},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			body := []byte(c.body)
-			ct := c.contentType
-			if c.call != nil {
-				var err error
-				if body, err = wire.JSON.Marshal(c.call); err != nil {
-					t.Fatal(err)
-				}
-				ct = wire.MediaTypeJSON
-			}
-			method := c.method
-			if method == "" {
-				method = http.MethodPost
-			}
-			req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-			if ct != "" {
-				req.Header.Set("Content-Type", ct)
-			}
-			if c.accept != "" {
-				req.Header.Set("Accept", c.accept)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != c.want {
-				t.Fatalf("status %d, want %d", resp.StatusCode, c.want)
-			}
-		})
+		codecs := []wire.Codec{wire.JSON}
+		if c.call != nil {
+			codecs = append(codecs, wire.Protobuf)
+		}
+		for _, codec := range codecs {
+			t.Run(c.name+"/"+codec.MediaType, func(t *testing.T) {
+				runCase(t, url, c.method, c.contentType, c.accept, c.body, c.call, codec, c.want)
+			})
+		}
 	}
-
 	// Subscribing in the executor's place: SUBSCRIBED, then the queued
 	// LAUNCH; an unacknowledged update sent with SUBSCRIBE is taken and
 	// acknowledged.
@@ -420,6 +398,37 @@ func subscribeExecutor(t *testing.T, url string, call *executor.Call) <-chan *ex
 		t.Fatalf("SUBSCRIBE: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	return readEvents(resp.Body)
+}
+
+// runCase posts one request to the executor endpoint and checks its status.
+func runCase(t *testing.T, url, method, contentType, accept, rawBody string, call *executor.Call, codec wire.Codec, want int) {
+	t.Helper()
+	body := []byte(rawBody)
+	if call != nil {
+		var err error
+		if body, err = codec.Marshal(call); err != nil {
+			t.Fatal(err)
+		}
+		contentType = codec.MediaType
+	}
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("status %d, want %d", resp.StatusCode, want)
+	}
 }
 
 func withSource(st mesos.TaskStatus, src mesos.TaskStatus_Source) mesos.TaskStatus {
