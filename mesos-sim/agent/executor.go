@@ -282,6 +282,9 @@ func (a *Agent) launchFailed(e *executor, err error) {
 // failLaunchLocked fails the tasks of an executor that could not start
 // (TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED).
 func (a *Agent) failLaunchLocked(e *executor, err error) {
+	if e.state == execTerminated {
+		return // shut down meanwhile
+	}
 	a.log.Warn("executor launch failed", "executor_id", e.id(), "framework_id", e.fw.id, "error", err)
 	e.state = execTerminated
 	close(e.exited)
