@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -124,4 +125,44 @@ func readPID(t *testing.T, path string) int {
 		return err == nil
 	})
 	return pid
+}
+
+// TestShutdownDuringFetch: an executor shut down while its URIs are still
+// being fetched fails its task once, and the failing fetch that follows
+// changes nothing.
+func TestShutdownDuringFetch(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(arrived)
+		<-release
+		http.Error(w, "too late", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	defer close(release)
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	offer := firstOffer(t, s)
+	exec := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "slow"}, Command: &mesos.CommandInfo{
+		Value: strPtr("./never"), URIs: []mesos.CommandInfo_URI{{Value: srv.URL + "/never"}},
+	}}
+	launch(t, s, offer, executorTask("waiting", offer, exec, ""))
+	select {
+	case <-arrived:
+	case <-time.After(wait):
+		t.Fatal("the fetch did not start")
+	}
+	agentID := mesos.AgentID{Value: env.agents[0].ID()}
+	if code, _, err := s.Call(&scheduler.Call{Type: scheduler.Call_SHUTDOWN, Shutdown: &scheduler.Call_Shutdown{ExecutorID: exec.ExecutorID, AgentID: agentID}}); err != nil || code != http.StatusAccepted {
+		t.Fatalf("SHUTDOWN: %d %v", code, err)
+	}
+	if st := awaitUpdate(t, s, "waiting"); st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_EXECUTOR_TERMINATED {
+		t.Fatalf("after SHUTDOWN: %v %v", st.GetState(), st.GetReason())
+	}
+	release <- struct{}{}
+	// The agent lives on and launches the next task.
+	offer = firstOffer(t, s)
+	launch(t, s, offer, shellTask("after", offer, "true"))
+	if _, last := awaitTerminal(t, s, "after"); last.GetState() != mesos.TASK_FINISHED {
+		t.Fatalf("next task: %v", last.GetState())
+	}
 }
