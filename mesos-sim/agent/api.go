@@ -7,6 +7,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	execapi "github.com/mesos/mesos-go/api/v1/lib/executor"
 
+	"github.com/kubemesos/kubemesos/mesos-sim/agentproto"
 	"github.com/kubemesos/kubemesos/mesos-sim/wire"
 )
 
@@ -204,14 +205,9 @@ func (a *Agent) executorUpdate(e *executor, st mesos.TaskStatus) {
 
 // executorMessage forwards an executor's message to its framework.
 func (a *Agent) executorMessage(e *executor, data []byte) {
-	msg := struct {
-		AgentID     string `json:"agent_id"`
-		FrameworkID string `json:"framework_id"`
-		ExecutorID  string `json:"executor_id"`
-		Data        []byte `json:"data,omitempty"`
-	}{a.id, e.fw.id, e.id(), data}
+	msg := agentproto.Message{AgentID: a.id, FrameworkID: e.fw.id, ExecutorID: e.id(), Data: data}
 	go func() {
-		if _, err := a.postMaster("/agent/v1/message", msg, nil); err != nil {
+		if _, err := a.postMaster(agentproto.PathMessage, msg, nil); err != nil {
 			a.log.Debug("executor message not delivered", "executor_id", msg.ExecutorID, "error", err)
 		}
 	}()
