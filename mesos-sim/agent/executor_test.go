@@ -45,14 +45,20 @@ func executorTask(id string, offer *mesos.Offer, exec *mesos.ExecutorInfo, behav
 	}
 }
 
-// collect reads events (acknowledging updates) until done says so.
-func collect(t *testing.T, s simtest.Client, done func(*scheduler.Event) bool) {
+// collect reads events (acknowledging updates) until done says so. Offers
+// it meets are kept for later firstOffer calls.
+func collect(t *testing.T, s *keeper, done func(*scheduler.Event) bool) {
 	t.Helper()
+	var offers []*scheduler.Event
+	defer func() { s.backlog = append(s.backlog, offers...) }()
 	deadline := time.Now().Add(wait)
 	for {
 		ev, err := s.Next(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("waiting for events: %v", err)
+		}
+		if ev.Type == scheduler.Event_OFFERS {
+			offers = append(offers, ev)
 		}
 		if ev.Type == scheduler.Event_UPDATE && len(ev.Update.Status.UUID) > 0 {
 			st := ev.Update.Status

@@ -160,8 +160,11 @@ func shellTask(id string, offer *mesos.Offer, command string) mesos.TaskInfo {
 }
 
 // awaitUpdate waits for the next UPDATE of a task and acknowledges it.
-func awaitUpdate(t *testing.T, s simtest.Client, taskID string) mesos.TaskStatus {
+// Updates of other tasks stay queued, unacknowledged, for later calls.
+func awaitUpdate(t *testing.T, s *keeper, taskID string) mesos.TaskStatus {
 	t.Helper()
+	var others []*scheduler.Event
+	defer func() { s.backlog = append(others, s.backlog...) }()
 	deadline := time.Now().Add(wait)
 	for {
 		ev, err := s.Await(scheduler.Event_UPDATE, time.Until(deadline))
@@ -170,6 +173,7 @@ func awaitUpdate(t *testing.T, s simtest.Client, taskID string) mesos.TaskStatus
 		}
 		st := ev.Update.Status
 		if st.TaskID.Value != taskID {
+			others = append(others, ev)
 			continue
 		}
 		if len(st.UUID) > 0 {
@@ -185,7 +189,7 @@ func awaitUpdate(t *testing.T, s simtest.Client, taskID string) mesos.TaskStatus
 }
 
 // awaitTerminal collects a task's states up to a terminal one.
-func awaitTerminal(t *testing.T, s simtest.Client, taskID string) ([]string, mesos.TaskStatus) {
+func awaitTerminal(t *testing.T, s *keeper, taskID string) ([]string, mesos.TaskStatus) {
 	t.Helper()
 	var states []string
 	for {
@@ -199,7 +203,7 @@ func awaitTerminal(t *testing.T, s simtest.Client, taskID string) ([]string, mes
 }
 
 // awaitState waits for a task to reach state.
-func awaitState(t *testing.T, s simtest.Client, taskID string, state mesos.TaskState) mesos.TaskStatus {
+func awaitState(t *testing.T, s *keeper, taskID string, state mesos.TaskState) mesos.TaskStatus {
 	t.Helper()
 	for {
 		st := awaitUpdate(t, s, taskID)
