@@ -80,7 +80,9 @@ func New(cfg Config) (*Agent, error) {
 		registered: make(chan struct{}),
 		frameworks: map[string]*framework{},
 	}
-	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The master's link keeps connections idle between pings; the idle
+	// timeout outlasts its client's (90 s) so the client closes them first.
+	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	return a, nil
 }
 

@@ -115,7 +115,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.MasterPingTimeout = DefaultMasterPingTimeout
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		// Idle connections are dropped by the client well before a server
+		// with a 10 s idle timeout (Go's default when only
+		// ReadHeaderTimeout is set) closes them, so a POST never races a
+		// server-side close.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.IdleConnTimeout = 5 * time.Second
+		c.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
