@@ -80,9 +80,7 @@ func New(cfg Config) (*Agent, error) {
 		registered: make(chan struct{}),
 		frameworks: map[string]*framework{},
 	}
-	// The master's link keeps connections idle between pings; the idle
-	// timeout outlasts its client's (90 s) so the client closes them first.
-	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
 }
 

@@ -115,10 +115,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.MasterPingTimeout = DefaultMasterPingTimeout
 	}
 	if c.HTTPClient == nil {
-		// Idle connections are dropped by the client well before a server
-		// with a 10 s idle timeout (Go's default when only
-		// ReadHeaderTimeout is set) closes them, so a POST never races a
-		// server-side close.
+		// A server with ReadHeaderTimeout (10 s for mesos-sim's) closes a
+		// connection that carried no request by then; dropping idle
+		// connections after 5 s keeps a POST from reusing one just as the
+		// server closes it (the POST would fail with EOF).
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.IdleConnTimeout = 5 * time.Second
 		c.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}

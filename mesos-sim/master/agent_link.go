@@ -141,11 +141,20 @@ type remoteLink struct {
 func newRemoteLink(endpoint, agentID string, m *Master) *remoteLink {
 	return &remoteLink{
 		url:      "http://" + endpoint + agentproto.PathAgent,
-		client:   &http.Client{Timeout: linkTimeout},
+		client:   &http.Client{Timeout: linkTimeout, Transport: linkTransport()},
 		m:        m,
 		agentID:  agentID,
 		answered: true,
 	}
+}
+
+// linkTransport drops idle connections after 5 s: the agent's server closes
+// a connection that carried no request within its ReadHeaderTimeout (10 s),
+// and a message posted on such a connection just as it closes would be lost.
+func linkTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.IdleConnTimeout = 5 * time.Second
+	return tr
 }
 
 func (l *remoteLink) setAgentID(id string) {
