@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -156,7 +157,9 @@ func (a *Agent) reapTask(e *executor, t *task, cmd *exec.Cmd) {
 	state, msg := mesos.TASK_FAILED, ""
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
-		msg = fmt.Sprintf("Command terminated with signal %s", ws.Signal())
+		// Mesos' wording, with strsignal(3)'s capitalised name.
+		name := ws.Signal().String()
+		msg = "Command terminated with signal " + strings.ToUpper(name[:1]) + name[1:]
 	} else {
 		msg = fmt.Sprintf("Command exited with status %d", ws.ExitStatus())
 		if ws.ExitStatus() == 0 {

@@ -94,7 +94,7 @@ func TestKillCommandTask(t *testing.T) {
 	if got := strings.Join(states, " "); got != "TASK_KILLING TASK_KILLED" {
 		t.Fatalf("states after KILL %s, want KILLING KILLED", got)
 	}
-	if last.GetMessage() != "Command terminated with signal killed" {
+	if last.GetMessage() != "Command terminated with signal Killed" {
 		t.Errorf("KILLED message %q, want the SIGKILL", last.GetMessage())
 	}
 
@@ -105,7 +105,7 @@ func TestKillCommandTask(t *testing.T) {
 	if code, _, _ := s.Call(&scheduler.Call{Type: scheduler.Call_KILL, Kill: &scheduler.Call_Kill{TaskID: mesos.TaskID{Value: "polite"}}}); code != http.StatusAccepted {
 		t.Fatalf("KILL: %d", code)
 	}
-	if _, last := awaitTerminal(t, s, "polite"); last.GetState() != mesos.TASK_KILLED || last.GetMessage() != "Command terminated with signal terminated" {
+	if _, last := awaitTerminal(t, s, "polite"); last.GetState() != mesos.TASK_KILLED || last.GetMessage() != "Command terminated with signal Terminated" {
 		t.Fatalf("polite task: %v %q", last.GetState(), last.GetMessage())
 	}
 }

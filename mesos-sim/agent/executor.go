@@ -288,6 +288,10 @@ func (a *Agent) failLaunchLocked(e *executor, err error) {
 	close(e.exited)
 	e.queued = nil
 	for _, t := range e.tasks {
+		if t.killed {
+			a.transition(t, mesos.TASK_KILLED, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), mesos.SOURCE_AGENT, "Task killed before it started")
+			continue
+		}
 		a.transition(t, mesos.TASK_FAILED, mesos.REASON_CONTAINER_LAUNCH_FAILED.Enum(), mesos.SOURCE_AGENT, "Failed to launch container: "+err.Error())
 	}
 	if !e.command && a.frameworks[e.fw.id] == e.fw {
