@@ -21,6 +21,10 @@ type rule struct {
 var rules = []rule{
 	{"mesos-sim/", []string{"k8s.io/", "sigs.k8s.io/controller-runtime", module + "/framework", module + "/executor", module + "/scheduler-plugin", module + "/cmd"},
 		"mesos-sim is a Mesos master and agents: it knows nothing of Kubernetes or of the framework"},
+	{"mesos-sim/agent/", []string{module + "/mesos-sim/master", module + "/mesos-sim/simagent"},
+		"a process agent reaches the master over the network only (mesos-sim/agentproto), standalone or inside the master"},
+	{"mesos-sim/agentproto/", []string{module + "/mesos-sim/master", module + "/mesos-sim/agent"},
+		"the agent protocol is shared by both sides and depends on neither"},
 	{"executor/", []string{"k8s.io/client-go", "k8s.io/kubernetes", module + "/framework", module + "/scheduler-plugin"},
 		"the executor runs on shared agents without Kubernetes credentials"},
 	{"framework/", []string{"k8s.io/kubernetes"},

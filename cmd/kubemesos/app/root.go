@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/version"
 )
@@ -23,6 +24,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	root.AddCommand(
 		version.NewCommand(),
 		master.NewCommand(ctx),
+		agent.NewCommand(ctx),
 	)
 	return root
 }

@@ -7,17 +7,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/internal/logging"
+	procagent "github.com/kubemesos/kubemesos/mesos-sim/agent"
 	"github.com/kubemesos/kubemesos/mesos-sim/behavior"
 	simmaster "github.com/kubemesos/kubemesos/mesos-sim/master"
 	"github.com/kubemesos/kubemesos/mesos-sim/simagent"
@@ -63,7 +68,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", o.Listen, "address (host:port) to serve the Mesos HTTP API on")
 	fs.StringVar(&o.WorkDir, "work-dir", o.WorkDir, "directory for the master's files (master.json: how to reach it)")
 	fs.IntVar(&o.Agents, "agents", o.Agents, "number of agents to start inside the master")
-	fs.StringVar(&o.AgentMode, "agent-mode", o.AgentMode, "how in-master agents run tasks: sim (simulated, no processes)")
+	fs.StringVar(&o.AgentMode, "agent-mode", o.AgentMode, "how in-master agents run tasks: sim (simulated, no processes) or process (real processes, each agent on its own 127.0.0.1 port, sandboxes under --work-dir/agents)")
 	fs.StringVar(&o.AgentResources, "agent-resources", o.AgentResources, "resources of each agent, in Mesos syntax")
 	fs.StringVar(&o.AgentAttributes, "agent-attributes", o.AgentAttributes, "attributes of each agent, in Mesos syntax (rack:r1;zone:a)")
 	fs.DurationVar(&o.AllocationInterval, "allocation-interval", o.AllocationInterval, "period of batch allocations")
@@ -86,8 +91,8 @@ func (o *Options) Validate() error {
 	if o.Agents < 0 {
 		errs = append(errs, errors.New("--agents must not be negative"))
 	}
-	if o.AgentMode != "sim" {
-		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use sim", o.AgentMode))
+	if o.AgentMode != "sim" && o.AgentMode != "process" {
+		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use sim or process", o.AgentMode))
 	}
 	if o.AllocationInterval <= 0 {
 		errs = append(errs, errors.New("--allocation-interval must be positive"))
@@ -109,7 +114,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Short: "Run mesos-sim, a Mesos-compatible master (with simulated agents)",
 		Long: `Run mesos-sim: a master that speaks the Apache Mesos v1 HTTP API (scheduler and
 operator APIs), with a weighted-DRF allocator and, with --agents, simulated
-agents whose tasks behave as --sim-config declares.`,
+agents whose tasks behave as --sim-config declares, or with --agent-mode
+process, agents that run real executors and tasks (see kubemesos agent).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -181,7 +187,7 @@ func Run(ctx context.Context, o *Options, logOut interface{ Write([]byte) (int, 
 
 	cluster := simagent.NewCluster(m, simagent.Config{Behavior: simBehavior, Logger: log.With("component", "simagent")})
 	go cluster.Run(ctx)
-	for i := 0; i < o.Agents; i++ {
+	for i := 0; i < o.Agents && o.AgentMode == "sim"; i++ {
 		a, err := cluster.AddAgent(simagent.AgentSpec{
 			Hostname:   fmt.Sprintf("sim-agent-%d", i),
 			Port:       int32(5051 + i),
@@ -205,19 +211,68 @@ func Run(ctx context.Context, o *Options, logOut interface{ Write([]byte) (int, 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	agentsDone := make(chan struct{})
+	if o.AgentMode == "process" {
+		// Process agents join over HTTP, as a standalone `kubemesos agent`
+		// does: one code path.
+		if err := startProcessAgents(ctx, o, "http://"+ln.Addr().String(), resources, attributes, log, agentsDone); err != nil {
+			cancel()
+			_ = srv.Close()
+			return err
+		}
+	} else {
+		close(agentsDone)
+	}
 	log.Info("mesos-sim master is serving", "address", "http://"+ln.Addr().String(), "master_id", m.Info().ID,
 		"agents", o.Agents, "agent_mode", o.AgentMode)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
 		cancel()
+		<-agentsDone
 		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 		defer done()
 		_ = srv.Shutdown(shutdownCtx)
 		return nil
 	case err := <-errc:
+		cancel()
+		<-agentsDone
 		return fmt.Errorf("http server: %w", err)
 	}
+}
+
+// startProcessAgents starts o.Agents process agents inside the master, each
+// with its own endpoint on 127.0.0.1 and its work directory under
+// --work-dir/agents. done is closed when they have all stopped.
+func startProcessAgents(ctx context.Context, o *Options, masterURL string, res []mesos.Resource, attrs []mesos.Attribute, log *slog.Logger, done chan struct{}) error {
+	var wg sync.WaitGroup
+	for i := 0; i < o.Agents; i++ {
+		a, err := procagent.New(procagent.Config{
+			MasterURL:  masterURL,
+			Listen:     "127.0.0.1:0",
+			Hostname:   fmt.Sprintf("agent-%d", i),
+			Resources:  res,
+			Attributes: attrs,
+			WorkDir:    filepath.Join(o.WorkDir, "agents", fmt.Sprintf("agent-%d", i)),
+			// Register again once the master would have given up on the agent.
+			MasterPingTimeout: o.AgentPingTimeout * time.Duration(o.MaxAgentPingTimeouts),
+			Logger:            log.With("component", "agent", "agent", i),
+		})
+		if err != nil {
+			go func() { wg.Wait(); close(done) }()
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Run(ctx); err != nil {
+				log.Error("process agent stopped", "agent", i, "error", err)
+			}
+		}()
+		log.Debug("process agent started", "endpoint", a.URL())
+	}
+	go func() { wg.Wait(); close(done) }()
+	return nil
 }
 
 func writeMasterFile(dir string, m *simmaster.Master, addr string) error {
