@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/version"
 )
 
@@ -23,6 +25,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	root.AddCommand(
 		version.NewCommand(),
 		master.NewCommand(ctx),
+		up.NewCommand(ctx),
+		kubectl.NewCommand(up.DefaultDataDir),
 	)
 	return root
 }

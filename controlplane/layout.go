@@ -1,0 +1,77 @@
+package controlplane
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Layout names the files of a data directory.
+type Layout struct {
+	Dir string
+}
+
+// PKI is the directory of certificates and keys.
+func (l Layout) PKI() string { return filepath.Join(l.Dir, "pki") }
+
+// Etcd is etcd's data directory.
+func (l Layout) Etcd() string { return filepath.Join(l.Dir, "etcd") }
+
+// Logs holds the embedded components' logs.
+func (l Layout) Logs() string { return filepath.Join(l.Dir, "logs") }
+
+// Kubeconfig is the admin kubeconfig for people and kubectl.
+func (l Layout) Kubeconfig() string { return filepath.Join(l.Dir, "kubeconfig") }
+
+// ControllerManagerKubeconfig is the kube-controller-manager's kubeconfig.
+func (l Layout) ControllerManagerKubeconfig() string {
+	return filepath.Join(l.Dir, "controller-manager.kubeconfig")
+}
+
+// entries are everything a Layout creates directly under Dir.
+func (l Layout) entries() []string {
+	return []string{l.PKI(), l.Etcd(), l.Logs(), l.Kubeconfig(), l.ControllerManagerKubeconfig()}
+}
+
+// Prepare creates Dir and its subdirectories and checks that they are
+// writable, so that a bad --data-dir fails before anything starts.
+func (l Layout) Prepare() error {
+	if l.Dir == "" {
+		return errors.New("data dir is empty")
+	}
+	for _, d := range []string{l.Dir, l.Logs()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("data dir %s is not usable: %w", l.Dir, err)
+		}
+	}
+	probe, err := os.CreateTemp(l.Dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", l.Dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// Exists reports whether the data directory holds a cluster (etcd data).
+func (l Layout) Exists() bool {
+	_, err := os.Stat(filepath.Join(l.Etcd(), "member"))
+	return err == nil
+}
+
+// Reset deletes the cluster state the layout owns: credentials,
+// kubeconfigs, etcd data, logs and the Mesos work directory. Other files
+// under Dir are left alone, so a mistaken --data-dir (say $HOME) loses
+// nothing else.
+func (l Layout) Reset() error {
+	var errs []error
+	for _, e := range l.entries() {
+		if err := os.RemoveAll(e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reset %s: %w", l.Dir, err)
+	}
+	return nil
+}
