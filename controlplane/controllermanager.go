@@ -14,7 +14,7 @@ import (
 
 // controllerManagerArgs are the kube-controller-manager flags of the
 // embedded control plane.
-func controllerManagerArgs(p pki.Paths, kubeconfig string) []string {
+func controllerManagerArgs(p pki.Paths, kubeconfig, volumePlugins string) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfig,
 		"--leader-elect=false",
@@ -28,6 +28,7 @@ func controllerManagerArgs(p pki.Paths, kubeconfig string) []string {
 		"--cluster-signing-key-file=" + p.Key(pki.CAName),
 		"--cluster-name=" + clusterName,
 		"--controllers=*,bootstrapsigner,tokencleaner",
+		"--flex-volume-plugin-dir=" + volumePlugins,
 	}
 }
 

@@ -168,7 +168,7 @@ func Start(ctx context.Context, cfg Config) (_ *ControlPlane, err error) {
 	cfg.OnStep(Step{Component: "kube-apiserver", Detail: cp.server, Took: time.Since(began)})
 
 	began = time.Now()
-	run, err = newControllerManager(ctx, controllerManagerArgs(paths, l.ControllerManagerKubeconfig()))
+	run, err = newControllerManager(ctx, controllerManagerArgs(paths, l.ControllerManagerKubeconfig(), l.VolumePlugins()))
 	if err != nil {
 		return nil, err
 	}

@@ -29,9 +29,13 @@ func (l Layout) ControllerManagerKubeconfig() string {
 	return filepath.Join(l.Dir, "controller-manager.kubeconfig")
 }
 
+// VolumePlugins is the kube-controller-manager's FlexVolume plugin
+// directory (kept here so that it does not create one under /usr/libexec).
+func (l Layout) VolumePlugins() string { return filepath.Join(l.Dir, "volume-plugins") }
+
 // entries are everything a Layout creates directly under Dir.
 func (l Layout) entries() []string {
-	return []string{l.PKI(), l.Etcd(), l.Logs(), l.Kubeconfig(), l.ControllerManagerKubeconfig()}
+	return []string{l.PKI(), l.Etcd(), l.Logs(), l.Kubeconfig(), l.ControllerManagerKubeconfig(), l.VolumePlugins()}
 }
 
 // Prepare creates Dir and its subdirectories and checks that they are

@@ -36,7 +36,7 @@ func TestUpLifecycle(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("kubeconfig mode %v, want 0600", st.Mode().Perm())
 	}
-	for _, f := range []string{"logs/kubernetes.log", "logs/etcd.log", "pki/ca.crt", "pki/apiserver-kubelet-client.crt", "pki/sa.key"} {
+	for _, f := range []string{"logs/kubernetes.log", "logs/etcd.log", "pki/ca.crt", "pki/apiserver-kubelet-client.crt", "pki/sa.key", "volume-plugins"} {
 		if _, err := os.Stat(filepath.Join(dataDir, f)); err != nil {
 			t.Errorf("data dir: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,8 @@ type listedPackage struct {
 	Imports      []string
 	TestImports  []string
 	XTestImports []string
+	TestGoFiles  []string
+	XTestGoFiles []string
 	Deps         []string
 }
 
@@ -67,6 +70,11 @@ func TestDependencyRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel := strings.TrimPrefix(p.ImportPath, module+"/") + "/"
+		if len(p.TestGoFiles)+len(p.XTestGoFiles) > 0 && slices.ContainsFunc(p.Deps, func(d string) bool { return strings.HasPrefix(d, "k8s.io/kubernetes/") }) {
+			t.Errorf("%s has tests and depends on k8s.io/kubernetes: `make test` (go test -race) would build all of "+
+				"Kubernetes a second time with the race detector; test it through the binary (e2e/) or move the logic "+
+				"into a light package", p.ImportPath)
+		}
 		for _, imp := range append(append(p.Imports, p.TestImports...), p.XTestImports...) {
 			if strings.HasPrefix(imp, "k8s.io/kubernetes/") && !hasAnyPrefix(rel, kubernetesImporters) {
 				t.Errorf("%s imports %s: only %v may import k8s.io/kubernetes", p.ImportPath, imp, kubernetesImporters)
