@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
@@ -22,6 +23,10 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// k8s.io/component-base/version/verflag registers --version on the global
+	// pflag set when the embedded components are linked in, and cobra shows
+	// global flags on every command. kubemesos has `kubemesos version`.
+	_ = pflag.CommandLine.MarkHidden("version")
 	root.AddCommand(
 		version.NewCommand(),
 		master.NewCommand(ctx),

@@ -118,7 +118,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 	}
 
 	t := time.Now()
-	mesos, err := startMesos(o, mesosLn, log.With("component", "mesos-sim"))
+	mesos, err := startMesos(o, mesosLn, log)
 	if err != nil {
 		mesosLn.Close()
 		return err
@@ -140,7 +140,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		Logger:      log.With("component", "controlplane"),
 	})
 	if err != nil {
-		return startFailed(ctx, err)
+		return startFailed(ctx, p, err)
 	}
 	stops = append(stops, stopper{"control plane", cp.Stop})
 
@@ -154,7 +154,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		t := time.Now()
 		env.Logger = log.With("component", c.Name())
 		if err := c.Start(ctx, env); err != nil {
-			return startFailed(ctx, fmt.Errorf("%s: %w", c.Name(), err))
+			return startFailed(ctx, p, fmt.Errorf("%s: %w", c.Name(), err))
 		}
 		stops = append(stops, stopper{c.Name(), c.Stop})
 		p.step(c.Name(), time.Since(t), "ready")
@@ -177,8 +177,9 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 
 // startFailed turns an error during start into the command's result: none
 // when the start was interrupted by a signal.
-func startFailed(ctx context.Context, err error) error {
+func startFailed(ctx context.Context, p progress, err error) error {
 	if ctx.Err() != nil {
+		p.printf("kubemesos: interrupted while starting, shutting down")
 		return nil
 	}
 	return err
