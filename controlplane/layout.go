@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Layout names the files of a data directory.
@@ -78,4 +79,32 @@ func (l Layout) Reset() error {
 		return fmt.Errorf("reset %s: %w", l.Dir, err)
 	}
 	return nil
+}
+
+// ErrInUse means another process holds the data directory.
+var ErrInUse = errors.New("data dir is in use by another kubemesos up")
+
+// Lock takes an exclusive lock on the data directory (the file .lock in
+// it), creating the directory if needed, so that two clusters never share
+// one etcd or a --reset never pulls the state from under a running one.
+// The lock ends with release or with the process.
+func (l Layout) Lock() (release func(), err error) {
+	if l.Dir == "" {
+		return nil, errors.New("data dir is empty")
+	}
+	if err := os.MkdirAll(l.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s is not usable: %w", l.Dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(l.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %s is not writable: %w", l.Dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrInUse, l.Dir)
+		}
+		return nil, fmt.Errorf("lock data dir %s: %w", l.Dir, err)
+	}
+	return func() { f.Close() }, nil
 }

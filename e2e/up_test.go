@@ -69,6 +69,15 @@ func TestUpLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("second up on the same data dir is refused", func(t *testing.T) {
+		cmd := exec.Command(binary, "up", "--data-dir", dataDir, "--api-port", strconv.Itoa(freePort(t)), "--mesos-port", strconv.Itoa(freePort(t)))
+		cmd.Env = env(home)
+		out, err := runWithTimeout(cmd, time.Minute)
+		if err == nil || !strings.Contains(out, "in use by another kubemesos up") {
+			t.Errorf("second up on %s: err %v, output:\n%s", dataDir, err, out)
+		}
+	})
+
 	c.t = t
 	c.mustKubectl("create", "configmap", "survivor", "--from-literal=kept=yes")
 	c.stop()

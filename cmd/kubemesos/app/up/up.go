@@ -74,6 +74,11 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		return fmt.Errorf("--data-dir: %w", err)
 	}
 	layout := controlplane.Layout{Dir: dir}
+	unlock, err := layout.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if o.Reset {
 		if err := layout.Reset(); err != nil {
 			return err
