@@ -169,3 +169,26 @@ func runWithTimeout(cmd *exec.Cmd, d time.Duration) (string, error) {
 		return b.String(), fmt.Errorf("still running after %s", d)
 	}
 }
+
+// TestUpComponentFails checks that a component failing to start (here etcd,
+// whose data directory is a file) is a clear error and a non-zero exit,
+// with what had started stopped again.
+func TestUpComponentFails(t *testing.T) {
+	needBinary(t)
+	dataDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dataDir, "etcd"), []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "up", "--data-dir", dataDir, "--api-port", strconv.Itoa(freePort(t)), "--mesos-port", strconv.Itoa(freePort(t)))
+	cmd.Env = env(t.TempDir())
+	out, err := runWithTimeout(cmd, time.Minute)
+	if err == nil {
+		t.Fatalf("up with a broken etcd data dir succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, "kubemesos: etcd:") {
+		t.Errorf("error does not name etcd:\n%s", out)
+	}
+	if !strings.Contains(out, "stopped") {
+		t.Errorf("the Mesos master started before etcd was not stopped:\n%s", out)
+	}
+}
