@@ -49,7 +49,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// StopTimeout bounds how long each component may take to stop.
 	StopTimeout time.Duration
-	// OnStep, when set, is called after each stage of Start.
+	// OnStep, when set, is called after each stage of Start and after each
+	// component Stop ends.
 	OnStep func(Step)
 	Logger *slog.Logger
 }
@@ -264,7 +265,7 @@ func (cp *ControlPlane) Stop(ctx context.Context) error {
 			if err != nil && !errors.Is(err, context.Canceled) {
 				cp.cfg.Logger.Debug("component stopped with an error", "component", c.name, "error", err)
 			}
-			cp.cfg.Logger.Debug("component stopped", "component", c.name, "took", time.Since(began))
+			cp.cfg.OnStep(Step{Component: c.name, Detail: "stopped", Took: time.Since(began)})
 		case <-timeout.C:
 			errs = append(errs, fmt.Errorf("%s did not stop within %s", c.name, cp.cfg.StopTimeout))
 		case <-ctx.Done():
@@ -277,7 +278,7 @@ func (cp *ControlPlane) Stop(ctx context.Context) error {
 		began := time.Now()
 		cp.etcd.Close()
 		cp.etcd = nil
-		cp.cfg.Logger.Debug("component stopped", "component", "etcd", "took", time.Since(began))
+		cp.cfg.OnStep(Step{Component: "etcd", Detail: "stopped", Took: time.Since(began)})
 	}
 	return errors.Join(errs...)
 }

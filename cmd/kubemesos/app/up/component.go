@@ -14,7 +14,8 @@ import (
 type Component interface {
 	// Name is shown in progress lines and errors.
 	Name() string
-	// Start returns once the component is ready, or fails.
+	// Start returns once the component is ready, or fails having cleaned up
+	// whatever it started; Stop is called only after a successful Start.
 	Start(ctx context.Context, env Env) error
 	// Stop ends it and returns once it is gone.
 	Stop(ctx context.Context) error

@@ -129,7 +129,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		return err
 	}
 	p.step("mesos-sim master", time.Since(t), fmt.Sprintf("%s, %d %s agents", mesos.url, o.Agents, o.AgentMode))
-	stops := []stopper{{"mesos-sim master", mesos.Stop}}
+	stops := []stopper{{name: "mesos-sim master", stop: mesos.Stop}}
 	defer func() {
 		if stopErr := stopAll(stops, p, log); stopErr != nil && err == nil {
 			err = stopErr
@@ -147,7 +147,8 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 	if err != nil {
 		return startFailed(ctx, p, err)
 	}
-	stops = append(stops, stopper{"control plane", cp.Stop})
+	// The control plane reports each of its components' stop itself.
+	stops = append(stops, stopper{name: "control plane", stop: cp.Stop, quiet: true})
 
 	env := Env{
 		DataDir:    dir,
@@ -161,7 +162,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		if err := c.Start(ctx, env); err != nil {
 			return startFailed(ctx, p, fmt.Errorf("%s: %w", c.Name(), err))
 		}
-		stops = append(stops, stopper{c.Name(), c.Stop})
+		stops = append(stops, stopper{name: c.Name(), stop: c.Stop})
 		p.step(c.Name(), time.Since(t), "ready")
 	}
 
@@ -191,8 +192,9 @@ func startFailed(ctx context.Context, p progress, err error) error {
 }
 
 type stopper struct {
-	name string
-	stop func(context.Context) error
+	name  string
+	stop  func(context.Context) error
+	quiet bool // it prints its own progress
 }
 
 // stopAll stops in reverse start order.
@@ -209,7 +211,9 @@ func stopAll(stops []stopper, p progress, log *slog.Logger) error {
 			continue
 		}
 		log.Info("stopped", "what", s.name, "took", time.Since(t))
-		p.step(s.name, time.Since(t), "stopped")
+		if !s.quiet {
+			p.step(s.name, time.Since(t), "stopped")
+		}
 	}
 	return errors.Join(errs...)
 }
