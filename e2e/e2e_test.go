@@ -194,6 +194,26 @@ func (c *cluster) stop() {
 	if c.exitErr != nil {
 		t.Errorf("kubemesos up exited with %v after SIGTERM, want 0:\n%s\n%s", c.exitErr, c.output(), c.errput())
 	}
+	// Everything stops, in reverse start order.
+	out, last := c.output(), -1
+	for _, component := range []string{"kube-controller-manager", "kube-apiserver", "etcd", "mesos-sim master"} {
+		i := strings.Index(out, "  "+component+" ")
+		for i >= 0 && !strings.HasSuffix(strings.SplitN(out[i:], "\n", 2)[0], "stopped") {
+			next := strings.Index(out[i+1:], "  "+component+" ")
+			if next < 0 {
+				i = -1
+				break
+			}
+			i += 1 + next
+		}
+		if i < 0 {
+			t.Errorf("no line saying %s stopped:\n%s", component, out)
+		} else if i < last {
+			t.Errorf("%s stopped out of order:\n%s", component, out)
+		} else {
+			last = i
+		}
+	}
 	if left := processesOf(binary); len(left) > 0 {
 		t.Errorf("processes of %s left after SIGTERM: %v", binary, left)
 	}
