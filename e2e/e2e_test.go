@@ -123,12 +123,15 @@ func startUp(t *testing.T, dataDir, home string, extra ...string) *cluster {
 	}
 	go func() {
 		sc := bufio.NewScanner(out)
+		sawReady := false
 		for sc.Scan() {
 			line := sc.Text()
 			c.mu.Lock()
 			c.stdout.WriteString(line + "\n")
 			c.mu.Unlock()
-			if strings.HasPrefix(line, readyPrefix) {
+			sawReady = sawReady || strings.HasPrefix(line, readyPrefix)
+			// Ready is the ready line and the export line after it.
+			if sawReady && strings.HasPrefix(line, "export KUBECONFIG=") {
 				select {
 				case c.ready <- line:
 				default:
