@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubemesos/kubemesos/controlplane/datadir"
 	"github.com/kubemesos/kubemesos/controlplane/pki"
 )
 
@@ -35,7 +36,7 @@ type Step struct {
 // Config configures the control plane.
 type Config struct {
 	// Layout is the data directory; Prepare it first.
-	Layout Layout
+	Layout datadir.Layout
 	// Address is the IP the kube-apiserver binds and advertises. An
 	// unspecified address (0.0.0.0) binds every interface and advertises
 	// 127.0.0.1.

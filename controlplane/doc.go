@@ -3,7 +3,7 @@
 // k8s.io/kubernetes, run in this process through their options and run
 // functions (never their cobra commands, which may apply the process-wide
 // logging configuration only once). It keeps all state under one data
-// directory (see Layout): credentials generated on first start by package
+// directory (package datadir): credentials generated on first start by package
 // pki, the kubeconfigs, etcd's data and the components' logs.
 //
 // This is one of the few packages allowed to import k8s.io/kubernetes.

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubemesos/kubemesos/controlplane"
+	"github.com/kubemesos/kubemesos/controlplane/datadir"
 	"github.com/kubemesos/kubemesos/internal/logging"
 )
 
@@ -73,7 +74,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 	if err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
 	}
-	layout := controlplane.Layout{Dir: dir}
+	layout := datadir.Layout{Dir: dir}
 	unlock, err := layout.Lock()
 	if err != nil {
 		return err
@@ -233,7 +234,7 @@ func listen(addr string, port int, flag string) (net.Listener, error) {
 
 // openLog returns kubemesos' own logger, writing to <logs>/kubemesos.log
 // and also to tee (the terminal with -v) when it is not nil.
-func openLog(l controlplane.Layout, verbosity int, tee io.Writer) (*slog.Logger, func(), error) {
+func openLog(l datadir.Layout, verbosity int, tee io.Writer) (*slog.Logger, func(), error) {
 	f, err := os.OpenFile(filepath.Join(l.Logs(), "kubemesos.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("log file: %w", err)

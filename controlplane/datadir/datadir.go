@@ -1,4 +1,8 @@
-package controlplane
+// Package datadir owns the layout of a kubemesos data directory: where the
+// credentials, kubeconfigs, etcd data and logs live, the lock that keeps two
+// clusters out of one directory, and the reset that deletes only what the
+// layout owns. It uses only the standard library.
+package datadir
 
 import (
 	"errors"
