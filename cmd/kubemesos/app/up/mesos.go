@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/kubemesos/kubemesos/mesos-sim/behavior"
@@ -33,8 +34,14 @@ func startMesos(o *Options, ln net.Listener, log *slog.Logger) (*mesosSim, error
 	if err != nil {
 		return nil, fmt.Errorf("--agent-attributes: %w", err)
 	}
+	// Advertise a reachable address when listening on every interface.
+	addr := ln.Addr().(*net.TCPAddr)
+	advertise := addr.String()
+	if addr.IP.IsUnspecified() {
+		advertise = net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port))
+	}
 	m, err := simmaster.New(simmaster.Config{
-		Address: ln.Addr().String(),
+		Address: advertise,
 		Logger:  log.With("component", "master"),
 	})
 	if err != nil {
@@ -69,7 +76,7 @@ func startMesos(o *Options, ln net.Listener, log *slog.Logger) (*mesosSim, error
 	mux.Handle("/", m.Handler())
 
 	s := &mesosSim{
-		url:    "http://" + ln.Addr().String(),
+		url:    "http://" + advertise,
 		cancel: cancel,
 		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		errc:   make(chan error, 1),
