@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -173,13 +174,26 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 
 	select {
 	case <-ctx.Done():
-		p.printf("kubemesos: shutting down")
+		p.printf("kubemesos: shutting down (Ctrl-C again to exit at once)")
+		forceExitOnSignal(p)
 		return nil
 	case err := <-cp.Err():
 		return err
 	case err := <-mesos.errc:
 		return err
 	}
+}
+
+// forceExitOnSignal exits the process at once on the next SIGINT or
+// SIGTERM, for a shutdown that hangs.
+func forceExitOnSignal(p progress) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		p.printf("kubemesos: second signal, exiting without a clean shutdown")
+		os.Exit(1)
+	}()
 }
 
 // startFailed turns an error during start into the command's result: none
