@@ -156,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (_ *ControlPlane, err error) {
 
 	began = time.Now()
 	bind := cfg.Address
-	run, err := newAPIServer(ctx, apiServerArgs(paths, etcdURL, bind, advertise, cfg.APIPort), cfg.APIListener)
+	run, err := newAPIServer(context.Background(), apiServerArgs(paths, etcdURL, bind, advertise, cfg.APIPort), cfg.APIListener)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,10 @@ func Start(ctx context.Context, cfg Config) (_ *ControlPlane, err error) {
 	cfg.OnStep(Step{Component: "kube-apiserver", Detail: cp.server, Took: time.Since(began)})
 
 	began = time.Now()
-	run, err = newControllerManager(ctx, controllerManagerArgs(paths, l.ControllerManagerKubeconfig(), l.VolumePlugins()))
+	// Not ctx (here and for the apiserver): what the options build, such as
+	// the event broadcaster, must outlive a signal until
+	// Stop ends the controller manager (as upstream, which uses Background).
+	run, err = newControllerManager(context.Background(), controllerManagerArgs(paths, l.ControllerManagerKubeconfig(), l.VolumePlugins()))
 	if err != nil {
 		return nil, err
 	}
