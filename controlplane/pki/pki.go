@@ -47,11 +47,15 @@ type ClientIdentity struct {
 	Groups []string
 }
 
-// Clients are the client certificates the control plane needs.
-var Clients = []ClientIdentity{
-	{Name: AdminName, User: "kubernetes-admin", Groups: []string{"system:masters"}},
-	{Name: ControllerManagerName, User: "system:kube-controller-manager"},
-	{Name: APIServerKubeletName, User: "kube-apiserver-kubelet-client", Groups: []string{"system:masters"}},
+// Clients are the client certificates the control plane needs: the admin
+// (for people and kubectl), the controller manager (its RBAC bootstrap
+// user) and the apiserver's client for kubelets.
+func Clients() []ClientIdentity {
+	return []ClientIdentity{
+		{Name: AdminName, User: "kubernetes-admin", Groups: []string{"system:masters"}},
+		{Name: ControllerManagerName, User: "system:kube-controller-manager"},
+		{Name: APIServerKubeletName, User: "kube-apiserver-kubelet-client", Groups: []string{"system:masters"}},
+	}
 }
 
 // Config says where the PKI lives and what the serving certificate names.
@@ -124,7 +128,7 @@ func Ensure(cfg Config) (Paths, bool, error) {
 	}
 	generated = generated || made
 
-	for _, c := range Clients {
+	for _, c := range Clients() {
 		made, err := ensureLeaf(p, c.Name, template(cfg.Now(), c.User, c.Groups, x509.ExtKeyUsageClientAuth), caCert, caKey)
 		if err != nil {
 			return p, false, err

@@ -32,7 +32,7 @@ func TestEnsureGeneratesOnceAndVerifies(t *testing.T) {
 			t.Errorf("serving certificate for %s: %v", host, err)
 		}
 	}
-	for _, c := range Clients {
+	for _, c := range Clients() {
 		cert, err := ReadCertificate(p.Cert(c.Name))
 		if err != nil {
 			t.Fatal(err)
