@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -20,8 +21,8 @@ const (
 )
 
 // agentModes are the supported --agent-mode values. Process agents (real
-// executors) are added here.
-var agentModes = []string{AgentModeSim}
+// executors) are added here and in startMesos.
+func agentModes() []string { return []string{AgentModeSim} }
 
 // Options are the flags of `kubemesos up`.
 type Options struct {
@@ -85,12 +86,8 @@ func (o *Options) Validate() error {
 	if o.Agents < 0 {
 		errs = append(errs, errors.New("--agents must not be negative"))
 	}
-	supported := false
-	for _, m := range agentModes {
-		supported = supported || o.AgentMode == m
-	}
-	if !supported {
-		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, agentModes))
+	if !slices.Contains(agentModes(), o.AgentMode) {
+		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, agentModes()))
 	}
 	if _, err := spec.ParseResources(o.AgentResources); err != nil {
 		errs = append(errs, fmt.Errorf("--agent-resources: %w", err))
