@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -178,14 +179,44 @@ func Start(ctx context.Context, cfg Config) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 	kcm := cp.launch("kube-controller-manager", run)
-	if err := cp.waitReady(ctx, kcm, func(ctx context.Context) error {
-		_, err := client.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	}); err != nil {
+	if err := cp.waitControllers(ctx, kcm, client); err != nil {
 		return nil, err
 	}
 	cfg.OnStep(Step{Component: "kube-controller-manager", Detail: "controllers running", Took: time.Since(began)})
 	return cp, nil
+}
+
+// waitControllers waits until the controller manager's controllers work:
+// its service account controller has given a new namespace (a probe, deleted
+// afterwards) its default service account. State left by an earlier run
+// cannot fake this, so a restart is checked as well as a first start.
+func (cp *ControlPlane) waitControllers(ctx context.Context, kcm *component, client kubernetes.Interface) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "kubemesos-ready-",
+		Labels:       map[string]string{"kubemesos.io/probe": "ready"},
+	}}
+	var probe string
+	defer func() {
+		if probe != "" {
+			// The namespace controller finishes the deletion in the background.
+			del, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := client.CoreV1().Namespaces().Delete(del, probe, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				cp.cfg.Logger.Warn("cannot delete the readiness probe namespace", "namespace", probe, "error", err)
+			}
+		}
+	}()
+	return cp.waitReady(ctx, kcm, func(ctx context.Context) error {
+		if probe == "" {
+			created, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+			if err != nil {
+				return err
+			}
+			probe = created.Name
+		}
+		_, err := client.CoreV1().ServiceAccounts(probe).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
 }
 
 // launch runs a component in its own goroutine with its own context, so

@@ -50,6 +50,14 @@ func TestUpLifecycle(t *testing.T) {
 				t.Errorf("namespace %s missing:\n%s", ns, out)
 			}
 		}
+		// up's readiness probe namespace goes away.
+		eventually(t, 30*time.Second, func() string {
+			out, err := c.kubectl("get", "namespaces", "-l", "kubemesos.io/probe", "-o", "name")
+			if err != nil || strings.TrimSpace(out) != "" {
+				return fmt.Sprintf("probe namespaces left: %v %s", err, out)
+			}
+			return ""
+		})
 	})
 
 	t.Run("deployment pods created by the controller manager", func(t *testing.T) {
