@@ -5,7 +5,14 @@ GO          ?= go
 BIN         := bin/kubemesos
 PKG         := github.com/kubemesos/kubemesos
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
-LDFLAGS     := -X $(PKG)/internal/buildinfo.Version=$(VERSION)
+K8S_VERSION := v1.37.2
+# The embedded Kubernetes components report K8S_VERSION (kubectl version, /version).
+LDFLAGS     := -X $(PKG)/internal/buildinfo.Version=$(VERSION) \
+	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
+# Packages with tests. `go test` also compiles packages without any, which under
+# -race would build all of Kubernetes a second time; those are built by vet.
+TEST_PKGS    = $(shell $(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)
 TOOLS       := $(CURDIR)/bin/tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
@@ -26,12 +33,12 @@ build: ## Build bin/kubemesos
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kubemesos
 
 .PHONY: run
-run: build ## Run kubemesos on its embedded default (mesos-sim master with simulated agents, until kubemesos up lands)
-	./$(BIN) master $(RUN_ARGS)
+run: build ## Run a whole cluster: bin/kubemesos up (RUN_ARGS='--agents 3 --reset' to change flags)
+	./$(BIN) up $(RUN_ARGS)
 
 .PHONY: test
-test: verify ## Run every test (unit, contract, e2e) after the static checks
-	$(GO) test -race -count=1 ./...
+test: verify build ## Run every test (unit, contract, e2e) after the static checks
+	KUBEMESOS_BINARY=$(CURDIR)/$(BIN) $(GO) test -race -count=1 $(TEST_PKGS)
 
 .PHONY: bench
 bench: ## Run the Go benchmarks (BENCH=regexp, BENCHTIME=5x)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,11 +33,25 @@ var rules = []rule{
 	{"scheduler-plugin/", []string{"k8s.io/kubernetes", module + "/framework"},
 		"the plugin reaches the framework only through its own small interface"},
 	{"internal/", []string{"k8s.io/kubernetes"}, "shared helpers must stay light"},
+	{"controlplane/", []string{module + "/framework", module + "/executor", module + "/scheduler-plugin", module + "/cmd", module + "/mesos-sim"},
+		"the embedded control plane knows nothing of Mesos or the framework; cmd wires them together"},
+	{"e2e/", []string{module + "/", "k8s.io/"},
+		"e2e tests run the binary as a person would; importing the code would also build Kubernetes again under -race"},
 }
 
+// kubernetesImporters are the only folders whose packages may import
+// k8s.io/kubernetes directly (the module is huge and its packages assume
+// they own the process).
+var kubernetesImporters = []string{"controlplane/"}
+
 type listedPackage struct {
-	ImportPath string
-	Deps       []string
+	ImportPath   string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+	TestGoFiles  []string
+	XTestGoFiles []string
+	Deps         []string
 }
 
 func TestDependencyRules(t *testing.T) {
@@ -59,6 +74,23 @@ func TestDependencyRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel := strings.TrimPrefix(p.ImportPath, module+"/") + "/"
+		if len(p.TestGoFiles)+len(p.XTestGoFiles) > 0 && slices.ContainsFunc(p.Deps, func(d string) bool { return strings.HasPrefix(d, "k8s.io/kubernetes/") }) {
+			t.Errorf("%s has tests and depends on k8s.io/kubernetes: `make test` (go test -race) would build all of "+
+				"Kubernetes a second time with the race detector; test it through the binary (e2e/) or move the logic "+
+				"into a light package", p.ImportPath)
+		}
+		for _, imp := range append(append(p.Imports, p.TestImports...), p.XTestImports...) {
+			if strings.HasPrefix(imp, "k8s.io/kubernetes/") && !hasAnyPrefix(rel, kubernetesImporters) {
+				t.Errorf("%s imports %s: only %v may import k8s.io/kubernetes", p.ImportPath, imp, kubernetesImporters)
+			}
+			if strings.HasPrefix(rel, "e2e/") {
+				for _, f := range []string{module + "/", "k8s.io/"} {
+					if strings.HasPrefix(imp, f) {
+						t.Errorf("%s (test) imports %s: e2e tests only run the binary", p.ImportPath, imp)
+					}
+				}
+			}
+		}
 		for _, r := range rules {
 			if !strings.HasPrefix(rel, r.under) {
 				continue
@@ -79,4 +111,13 @@ func TestDependencyRules(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no package matched any rule; the rules no longer describe the tree")
 	}
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

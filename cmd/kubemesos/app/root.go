@@ -7,9 +7,12 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/version"
 )
 
@@ -21,10 +24,16 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// k8s.io/component-base/version/verflag registers --version on the global
+	// pflag set when the embedded components are linked in, and cobra shows
+	// global flags on every command. kubemesos has `kubemesos version`.
+	_ = pflag.CommandLine.MarkHidden("version")
 	root.AddCommand(
 		version.NewCommand(),
 		master.NewCommand(ctx),
 		agent.NewCommand(ctx),
+		up.NewCommand(ctx),
+		kubectl.NewCommand(up.DefaultDataDir),
 	)
 	return root
 }

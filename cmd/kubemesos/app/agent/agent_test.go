@@ -30,9 +30,13 @@ const wait = 60 * time.Second
 // agents with their own endpoints, and runs a command task on the
 // standalone agent.
 func TestStandaloneAgentJoinsMaster(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "kubemesos")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/kubemesos/kubemesos/cmd/kubemesos").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	// `make test` passes the binary it built; otherwise build one.
+	bin := os.Getenv("KUBEMESOS_BINARY")
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "kubemesos")
+		if out, err := exec.Command("go", "build", "-o", bin, "github.com/kubemesos/kubemesos/cmd/kubemesos").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
 	masterDir := t.TempDir()
 	masterCmd := run(t, bin, "master", "--listen", "127.0.0.1:0", "--work-dir", masterDir, "--agents", "1", "--agent-mode", "process",

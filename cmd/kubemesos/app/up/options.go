@@ -1,0 +1,110 @@
+package up
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/spec"
+)
+
+// Agent modes: how the agents of the bundled Mesos master run tasks.
+const (
+	// AgentModeSim runs simulated agents inside the process: tasks behave as
+	// declared, no processes are started.
+	AgentModeSim = "sim"
+)
+
+// agentModes are the supported --agent-mode values. Process agents (real
+// executors) are added here and in startMesos.
+func agentModes() []string { return []string{AgentModeSim} }
+
+// Options are the flags of `kubemesos up`.
+type Options struct {
+	DataDir         string
+	Reset           bool
+	Agents          int
+	AgentMode       string
+	AgentResources  string
+	AgentAttributes string
+	APIPort         int
+	MesosPort       int
+	ListenAddress   string
+	Verbosity       int
+}
+
+// DefaultDataDir is $HOME/.kubemesos (or ./.kubemesos without a home).
+func DefaultDataDir() string {
+	if dir := os.Getenv("KUBEMESOS_DATA_DIR"); dir != "" {
+		return dir
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".kubemesos"
+	}
+	return filepath.Join(home, ".kubemesos")
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		DataDir:        DefaultDataDir(),
+		Agents:         2,
+		AgentMode:      AgentModeSim,
+		AgentResources: "cpus:4;mem:8192;disk:20480;ports:[31000-32000]",
+		APIPort:        6443,
+		MesosPort:      5050,
+		ListenAddress:  "127.0.0.1",
+	}
+}
+
+// AddFlags binds the options to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for all cluster state: certificates, kubeconfig, etcd data, logs (env KUBEMESOS_DATA_DIR)")
+	fs.BoolVar(&o.Reset, "reset", o.Reset, "delete the cluster state in --data-dir first and start a new cluster")
+	fs.IntVar(&o.Agents, "agents", o.Agents, "number of Mesos agents to start")
+	fs.StringVar(&o.AgentMode, "agent-mode", o.AgentMode, "how agents run tasks: sim (simulated, inside this process)")
+	fs.StringVar(&o.AgentResources, "agent-resources", o.AgentResources, "resources of each agent, in Mesos syntax")
+	fs.StringVar(&o.AgentAttributes, "agent-attributes", o.AgentAttributes, "attributes of each agent, in Mesos syntax (rack:r1;zone:a)")
+	fs.IntVar(&o.APIPort, "api-port", o.APIPort, "port of the Kubernetes API server")
+	fs.IntVar(&o.MesosPort, "mesos-port", o.MesosPort, "port of the Mesos master")
+	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "IP address to serve the Kubernetes API and the Mesos master on")
+	fs.CountVarP(&o.Verbosity, "verbose", "v", "show component logs on the terminal; -v=N (N>2) also raises their verbosity")
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if o.Agents < 0 {
+		errs = append(errs, errors.New("--agents must not be negative"))
+	}
+	if !slices.Contains(agentModes(), o.AgentMode) {
+		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, agentModes()))
+	}
+	if _, err := spec.ParseResources(o.AgentResources); err != nil {
+		errs = append(errs, fmt.Errorf("--agent-resources: %w", err))
+	}
+	if _, err := spec.ParseAttributes(o.AgentAttributes); err != nil {
+		errs = append(errs, fmt.Errorf("--agent-attributes: %w", err))
+	}
+	for name, port := range map[string]int{"--api-port": o.APIPort, "--mesos-port": o.MesosPort} {
+		if port <= 0 || port > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d is not a port", name, port))
+		}
+	}
+	if o.APIPort == o.MesosPort {
+		errs = append(errs, errors.New("--api-port and --mesos-port must differ"))
+	}
+	if net.ParseIP(o.ListenAddress) == nil {
+		errs = append(errs, fmt.Errorf("--listen-address %q is not an IP address", o.ListenAddress))
+	}
+	return errors.Join(errs...)
+}
