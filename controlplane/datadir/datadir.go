@@ -38,9 +38,12 @@ func (l Layout) ControllerManagerKubeconfig() string {
 // directory (kept here so that it does not create one under /usr/libexec).
 func (l Layout) VolumePlugins() string { return filepath.Join(l.Dir, "volume-plugins") }
 
+// Mesos is the work directory of the bundled Mesos agents (sandboxes).
+func (l Layout) Mesos() string { return filepath.Join(l.Dir, "mesos") }
+
 // entries are everything a Layout creates directly under Dir.
 func (l Layout) entries() []string {
-	return []string{l.PKI(), l.Etcd(), l.Logs(), l.Kubeconfig(), l.ControllerManagerKubeconfig(), l.VolumePlugins()}
+	return []string{l.PKI(), l.Etcd(), l.Logs(), l.Kubeconfig(), l.ControllerManagerKubeconfig(), l.VolumePlugins(), l.Mesos()}
 }
 
 // Prepare creates Dir and its subdirectories and checks that they are

@@ -7,25 +7,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/internal/logging"
-	procagent "github.com/kubemesos/kubemesos/mesos-sim/agent"
 	"github.com/kubemesos/kubemesos/mesos-sim/behavior"
+	"github.com/kubemesos/kubemesos/mesos-sim/local"
 	simmaster "github.com/kubemesos/kubemesos/mesos-sim/master"
-	"github.com/kubemesos/kubemesos/mesos-sim/simagent"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
@@ -91,8 +86,8 @@ func (o *Options) Validate() error {
 	if o.Agents < 0 {
 		errs = append(errs, errors.New("--agents must not be negative"))
 	}
-	if o.AgentMode != "sim" && o.AgentMode != "process" {
-		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use sim or process", o.AgentMode))
+	if !slices.Contains(local.AgentModes(), o.AgentMode) {
+		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, local.AgentModes()))
 	}
 	if o.AllocationInterval <= 0 {
 		errs = append(errs, errors.New("--allocation-interval must be positive"))
@@ -166,117 +161,52 @@ func Run(ctx context.Context, o *Options, logOut interface{ Write([]byte) (int, 
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", o.Listen, err)
 	}
-	m, err := simmaster.New(simmaster.Config{
-		Address:              ln.Addr().String(),
-		AllocationInterval:   o.AllocationInterval,
-		OfferTimeout:         o.OfferTimeout,
-		HeartbeatInterval:    o.HeartbeatInterval,
-		AgentPingTimeout:     o.AgentPingTimeout,
-		MaxAgentPingTimeouts: o.MaxAgentPingTimeouts,
-		Weights:              weights,
-		Credentials:          creds,
-		Logger:               log.With("component", "master"),
+	cluster, err := local.Start(ctx, ln, local.Config{
+		Master: simmaster.Config{
+			AllocationInterval:   o.AllocationInterval,
+			OfferTimeout:         o.OfferTimeout,
+			HeartbeatInterval:    o.HeartbeatInterval,
+			AgentPingTimeout:     o.AgentPingTimeout,
+			MaxAgentPingTimeouts: o.MaxAgentPingTimeouts,
+			Weights:              weights,
+			Credentials:          creds,
+		},
+		Agents:          o.Agents,
+		AgentMode:       o.AgentMode,
+		AgentResources:  resources,
+		AgentAttributes: attributes,
+		Behavior:        simBehavior,
+		WorkDir:         o.WorkDir,
+		Logger:          log,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go m.Run(ctx)
-
-	cluster := simagent.NewCluster(m, simagent.Config{Behavior: simBehavior, Logger: log.With("component", "simagent")})
-	go cluster.Run(ctx)
-	for i := 0; i < o.Agents && o.AgentMode == "sim"; i++ {
-		a, err := cluster.AddAgent(simagent.AgentSpec{
-			Hostname:   fmt.Sprintf("sim-agent-%d", i),
-			Port:       int32(5051 + i),
-			Resources:  resources,
-			Attributes: attributes,
-		})
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		log.Debug("simulated agent started", "agent_id", a.ID())
+	stop := func() {
+		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		_ = cluster.Stop(shutdownCtx)
 	}
-
-	if err := writeMasterFile(o.WorkDir, m, ln.Addr().String()); err != nil {
-		ln.Close()
+	if err := writeMasterFile(o.WorkDir, cluster.Master, cluster.URL); err != nil {
+		stop()
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/sim/", cluster.Handler())
-	mux.Handle("/", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	agentsDone := make(chan struct{})
-	if o.AgentMode == "process" {
-		// Process agents join over HTTP, as a standalone `kubemesos agent`
-		// does: one code path.
-		if err := startProcessAgents(ctx, o, "http://"+ln.Addr().String(), resources, attributes, log, agentsDone); err != nil {
-			cancel()
-			_ = srv.Close()
-			return err
-		}
-	} else {
-		close(agentsDone)
-	}
-	log.Info("mesos-sim master is serving", "address", "http://"+ln.Addr().String(), "master_id", m.Info().ID,
+	log.Info("mesos-sim master is serving", "address", cluster.URL, "master_id", cluster.Master.Info().ID,
 		"agents", o.Agents, "agent_mode", o.AgentMode)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-		cancel()
-		<-agentsDone
-		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
-		_ = srv.Shutdown(shutdownCtx)
+		stop()
 		return nil
-	case err := <-errc:
-		cancel()
-		<-agentsDone
+	case err := <-cluster.Err():
+		stop()
 		return fmt.Errorf("http server: %w", err)
 	}
 }
 
-// startProcessAgents starts o.Agents process agents inside the master, each
-// with its own endpoint on 127.0.0.1 and its work directory under
-// --work-dir/agents. done is closed when they have all stopped.
-func startProcessAgents(ctx context.Context, o *Options, masterURL string, res []mesos.Resource, attrs []mesos.Attribute, log *slog.Logger, done chan struct{}) error {
-	var wg sync.WaitGroup
-	for i := 0; i < o.Agents; i++ {
-		a, err := procagent.New(procagent.Config{
-			MasterURL:  masterURL,
-			Listen:     "127.0.0.1:0",
-			Hostname:   fmt.Sprintf("agent-%d", i),
-			Resources:  res,
-			Attributes: attrs,
-			WorkDir:    filepath.Join(o.WorkDir, "agents", fmt.Sprintf("agent-%d", i)),
-			// Register again once the master would have given up on the agent.
-			MasterPingTimeout: o.AgentPingTimeout * time.Duration(o.MaxAgentPingTimeouts),
-			Logger:            log.With("component", "agent", "agent", i),
-		})
-		if err != nil {
-			go func() { wg.Wait(); close(done) }()
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.Run(ctx); err != nil {
-				log.Error("process agent stopped", "agent", i, "error", err)
-			}
-		}()
-		log.Debug("process agent started", "endpoint", a.URL())
-	}
-	go func() { wg.Wait(); close(done) }()
-	return nil
-}
-
-func writeMasterFile(dir string, m *simmaster.Master, addr string) error {
-	b, err := json.MarshalIndent(map[string]string{"id": m.Info().ID, "url": "http://" + addr}, "", "  ")
+func writeMasterFile(dir string, m *simmaster.Master, url string) error {
+	b, err := json.MarshalIndent(map[string]string{"id": m.Info().ID, "url": url}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -10,19 +10,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kubemesos/kubemesos/mesos-sim/local"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
-
-// Agent modes: how the agents of the bundled Mesos master run tasks.
-const (
-	// AgentModeSim runs simulated agents inside the process: tasks behave as
-	// declared, no processes are started.
-	AgentModeSim = "sim"
-)
-
-// agentModes are the supported --agent-mode values. Process agents (real
-// executors) are added here and in startMesos.
-func agentModes() []string { return []string{AgentModeSim} }
 
 // Options are the flags of `kubemesos up`.
 type Options struct {
@@ -55,7 +45,7 @@ func NewOptions() *Options {
 	return &Options{
 		DataDir:        DefaultDataDir(),
 		Agents:         2,
-		AgentMode:      AgentModeSim,
+		AgentMode:      local.AgentsProcess,
 		AgentResources: "cpus:4;mem:8192;disk:20480;ports:[31000-32000]",
 		APIPort:        6443,
 		MesosPort:      5050,
@@ -68,7 +58,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for all cluster state: certificates, kubeconfig, etcd data, logs (env KUBEMESOS_DATA_DIR)")
 	fs.BoolVar(&o.Reset, "reset", o.Reset, "delete the cluster state in --data-dir first and start a new cluster")
 	fs.IntVar(&o.Agents, "agents", o.Agents, "number of Mesos agents to start")
-	fs.StringVar(&o.AgentMode, "agent-mode", o.AgentMode, "how agents run tasks: sim (simulated, inside this process)")
+	fs.StringVar(&o.AgentMode, "agent-mode", o.AgentMode, "how agents run tasks: process (real executors and tasks, sandboxes under <data-dir>/mesos) or sim (simulated, no processes)")
 	fs.StringVar(&o.AgentResources, "agent-resources", o.AgentResources, "resources of each agent, in Mesos syntax")
 	fs.StringVar(&o.AgentAttributes, "agent-attributes", o.AgentAttributes, "attributes of each agent, in Mesos syntax (rack:r1;zone:a)")
 	fs.IntVar(&o.APIPort, "api-port", o.APIPort, "port of the Kubernetes API server")
@@ -86,8 +76,8 @@ func (o *Options) Validate() error {
 	if o.Agents < 0 {
 		errs = append(errs, errors.New("--agents must not be negative"))
 	}
-	if !slices.Contains(agentModes(), o.AgentMode) {
-		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, agentModes()))
+	if !slices.Contains(local.AgentModes(), o.AgentMode) {
+		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, local.AgentModes()))
 	}
 	if _, err := spec.ParseResources(o.AgentResources); err != nil {
 		errs = append(errs, fmt.Errorf("--agent-resources: %w", err))

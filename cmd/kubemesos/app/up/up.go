@@ -125,12 +125,12 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 	}
 
 	t := time.Now()
-	mesos, err := startMesos(o, mesosLn, log)
+	mesos, err := startMesos(o, layout.Mesos(), mesosLn, log)
 	if err != nil {
 		mesosLn.Close()
 		return err
 	}
-	p.step("mesos-sim master", time.Since(t), fmt.Sprintf("%s, %d %s agents", mesos.url, o.Agents, o.AgentMode))
+	p.step("mesos-sim master", time.Since(t), fmt.Sprintf("%s, %d %s agents", mesos.URL, o.Agents, o.AgentMode))
 	stops := []stopper{{name: "mesos-sim master", stop: mesos.Stop}}
 	defer func() {
 		if stopErr := stopAll(stops, p, log); stopErr != nil && err == nil {
@@ -156,7 +156,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		DataDir:    dir,
 		Kubeconfig: cp.Kubeconfig(),
 		RESTConfig: cp.RESTConfig(),
-		MesosURL:   mesos.url,
+		MesosURL:   mesos.URL,
 	}
 	for _, c := range components {
 		t := time.Now()
@@ -168,7 +168,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		p.step(c.Name(), time.Since(t), "ready")
 	}
 
-	p.printf("%s (%.1fs): Kubernetes API %s, Mesos master %s. Stop with Ctrl-C.", ReadyPrefix, time.Since(began).Seconds(), cp.Server(), mesos.url)
+	p.printf("%s (%.1fs): Kubernetes API %s, Mesos master %s. Stop with Ctrl-C.", ReadyPrefix, time.Since(began).Seconds(), cp.Server(), mesos.URL)
 	p.printf("export KUBECONFIG=%s", cp.Kubeconfig())
 	log.Info("ready", "took", time.Since(began))
 
@@ -179,7 +179,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		return nil
 	case err := <-cp.Err():
 		return err
-	case err := <-mesos.errc:
+	case err := <-mesos.Err():
 		return err
 	}
 }
