@@ -50,6 +50,7 @@ bench-mesos-sim: $(BENCHSTAT) ## mesos-sim's benchmarks of docs/benchmarks.md, m
 	$(GO) test -run '^$$' -bench 'AllocationCycle' -benchtime 5x -count 5 ./mesos-sim/allocator/ | tee bin/bench-mesos-sim.txt
 	$(GO) test -run '^$$' -bench 'StateJSON/agents=20000/running=200000/.*/http' -benchtime 3x -count 3 -timeout 30m ./mesos-sim/master/ | tee -a bin/bench-mesos-sim.txt
 	$(GO) test -run '^$$' -bench 'LaunchThroughput' -benchtime 1x -count 3 -timeout 30m ./mesos-sim/master/ | tee -a bin/bench-mesos-sim.txt
+	$(GO) test -run '^$$' -bench 'CommandLaunch' -benchtime 1x -count 5 -timeout 30m ./mesos-sim/local/ | tee -a bin/bench-mesos-sim.txt
 	$(BENCHSTAT) bin/bench-mesos-sim.txt
 
 $(BENCHSTAT):
