@@ -58,7 +58,7 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-func needBinary(t *testing.T) {
+func needBinary(t testing.TB) {
 	t.Helper()
 	if binary == "" {
 		t.Skip("e2e tests are skipped with -short")
@@ -67,7 +67,7 @@ func needBinary(t *testing.T) {
 
 // cluster is a running `kubemesos up`.
 type cluster struct {
-	t        *testing.T
+	t        testing.TB
 	dataDir  string
 	home     string
 	cmd      *exec.Cmd
@@ -81,7 +81,7 @@ type cluster struct {
 	readyDur time.Duration
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,7 +105,7 @@ func env(home string) []string {
 }
 
 // startUp runs `kubemesos up` on free ports and waits until it is ready.
-func startUp(t *testing.T, dataDir, home string, extra ...string) *cluster {
+func startUp(t testing.TB, dataDir, home string, extra ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dataDir: dataDir, home: home, ready: make(chan string, 1), exited: make(chan struct{}), apiPort: freePort(t)}
 	args := append([]string{"up", "--data-dir", dataDir, "--api-port", strconv.Itoa(c.apiPort),

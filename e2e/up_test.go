@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +44,48 @@ func TestUpLifecycle(t *testing.T) {
 			t.Errorf("data dir: %v", err)
 		}
 	}
+
+	t.Run("process agents registered", func(t *testing.T) {
+		m := regexp.MustCompile(`Mesos master (http://[0-9.:]+)`).FindStringSubmatch(c.output())
+		if m == nil {
+			t.Fatalf("no Mesos master URL in the ready line:\n%s", c.output())
+		}
+		var state struct {
+			Slaves []struct {
+				Hostname string `json:"hostname"`
+				PID      string `json:"pid"`
+			} `json:"slaves"`
+		}
+		eventually(t, 30*time.Second, func() string {
+			resp, err := http.Get(m[1] + "/master/slaves")
+			if err != nil {
+				return err.Error()
+			}
+			defer resp.Body.Close()
+			if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
+				return err.Error()
+			}
+			if len(state.Slaves) != 2 {
+				return fmt.Sprintf("%d agents registered, want 2", len(state.Slaves))
+			}
+			return ""
+		})
+		for _, a := range state.Slaves {
+			// Each process agent serves its own endpoint (slave(1)@host:port).
+			_, endpoint, ok := strings.Cut(a.PID, "@")
+			if !ok {
+				t.Fatalf("agent %s has no endpoint: %q", a.Hostname, a.PID)
+			}
+			resp, err := http.Get("http://" + endpoint + "/health")
+			if err != nil {
+				t.Fatalf("agent %s endpoint %s: %v", a.Hostname, endpoint, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("agent %s /health: %s", a.Hostname, resp.Status)
+			}
+		}
+	})
 
 	t.Run("kubectl get namespaces", func(t *testing.T) {
 		c.t = t
