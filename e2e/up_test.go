@@ -46,7 +46,7 @@ func TestUpLifecycle(t *testing.T) {
 	}
 
 	t.Run("process agents registered", func(t *testing.T) {
-		m := regexp.MustCompile(`Mesos master (http://[0-9.:]+)`).FindStringSubmatch(c.output())
+		m := regexp.MustCompile(`Mesos master (http://[0-9.]+:[0-9]+)`).FindStringSubmatch(c.output())
 		if m == nil {
 			t.Fatalf("no Mesos master URL in the ready line:\n%s", c.output())
 		}
