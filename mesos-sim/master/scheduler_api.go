@@ -30,11 +30,12 @@ func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 		codec, herr = wire.RequestCodec(r)
 	}
 	call := &scheduler.Call{}
+	var body []byte
 	if herr == nil {
-		herr = wire.ReadCall(r, codec, call, "scheduler::Call")
+		body, herr = wire.ReadCallBody(r, codec, call, "scheduler::Call")
 	}
 	if herr == nil {
-		herr = validateCall(call)
+		herr = validateCall(call, wire.TypePresent(body, codec, schedulerCallTypeField))
 	}
 	if herr != nil {
 		m.countCall(call, false)
@@ -108,12 +109,17 @@ func (m *Master) callingFramework(r *http.Request, call *scheduler.Call, princip
 	return fw, nil
 }
 
-// validateCall is Mesos' scheduler::call::validate.
-func validateCall(call *scheduler.Call) *wire.Error {
+// schedulerCallTypeField is the field number of scheduler::Call.type.
+const schedulerCallTypeField = 2
+
+// validateCall is Mesos' scheduler::call::validate. typePresent says
+// whether the body set the call's type: an explicit UNKNOWN is valid here
+// and answered 501 by dispatch, as Mesos does.
+func validateCall(call *scheduler.Call, typePresent bool) *wire.Error {
 	bad := func(format string, args ...any) *wire.Error {
 		return wire.Errorf(http.StatusBadRequest, "Failed to validate scheduler::Call: "+format, args...)
 	}
-	if call.Type == scheduler.Call_UNKNOWN {
+	if call.Type == scheduler.Call_UNKNOWN && !typePresent {
 		return bad("Expecting 'type' to be present")
 	}
 	if call.Type == scheduler.Call_SUBSCRIBE {
@@ -199,7 +205,7 @@ func validateCall(call *scheduler.Call) *wire.Error {
 		if call.UpdateFramework == nil {
 			missing = "update_framework"
 		}
-	case scheduler.Call_TEARDOWN, scheduler.Call_REVIVE, scheduler.Call_SUPPRESS:
+	case scheduler.Call_TEARDOWN, scheduler.Call_REVIVE, scheduler.Call_SUPPRESS, scheduler.Call_UNKNOWN:
 	default:
 		if _, known := scheduler.Call_Type_name[int32(call.Type)]; !known {
 			return bad("Unknown call type %d", call.Type)

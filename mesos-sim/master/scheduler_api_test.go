@@ -1,6 +1,8 @@
 package master_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -139,6 +141,10 @@ func TestStatusCodes(t *testing.T) {
 				Type: scheduler.Call_ACKNOWLEDGE, FrameworkID: &mesos.FrameworkID{Value: s.FrameworkID()},
 				Acknowledge: &scheduler.Call_Acknowledge{AgentID: mesos.AgentID{Value: "a"}, TaskID: mesos.TaskID{Value: "t"}, UUID: []byte("not-a-uuid")},
 			}), http.Header{"Mesos-Stream-Id": {s.StreamID}}, 400, "UUID"},
+			{"UnknownCallType", codec.MediaType, mustMarshal(t, codec, &scheduler.Call{Type: scheduler.Call_UNKNOWN, FrameworkID: &mesos.FrameworkID{Value: s.FrameworkID()}}),
+				http.Header{"Mesos-Stream-Id": {s.StreamID}}, 501, "UNKNOWN"},
+			{"MissingType", codec.MediaType, withoutType(t, codec, &scheduler.Call{Type: scheduler.Call_UNKNOWN, FrameworkID: &mesos.FrameworkID{Value: s.FrameworkID()}}),
+				http.Header{"Mesos-Stream-Id": {s.StreamID}}, 400, "'type'"},
 			{"MissingAcceptBody", codec.MediaType, mustMarshal(t, codec, &scheduler.Call{Type: scheduler.Call_ACCEPT, FrameworkID: &mesos.FrameworkID{Value: s.FrameworkID()}}),
 				http.Header{"Mesos-Stream-Id": {s.StreamID}}, 400, "'accept'"},
 		}
@@ -166,6 +172,31 @@ func TestStatusCodes(t *testing.T) {
 			t.Errorf("REVIVE: got %d %q %v, want 202", code, body, err)
 		}
 	})
+}
+
+// withoutType encodes an UNKNOWN call with its type field left out.
+func withoutType(t *testing.T, c wire.Codec, call *scheduler.Call) []byte {
+	t.Helper()
+	b := mustMarshal(t, c, call)
+	if c.IsJSON() {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(b, &fields); err != nil {
+			t.Fatal(err)
+		}
+		delete(fields, "type")
+		out, err := json.Marshal(fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Protobuf: type is field 2, a varint: 0 is the bytes 0x10 0x00, after
+	// the framework id.
+	i := bytes.LastIndex(b, []byte{0x10, 0x00})
+	if i < 0 {
+		t.Fatalf("no type field in %x", b)
+	}
+	return append(b[:i:i], b[i+2:]...)
 }
 
 func mustMarshal(t *testing.T, c wire.Codec, m wire.Message) []byte {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,13 +143,23 @@ func RequestCodec(r *http.Request) (Codec, *Error) {
 // ReadCall reads the request body and decodes it into m with the request's
 // codec, answering 400 with Mesos' wording when the body does not parse.
 func ReadCall(r *http.Request, c Codec, m Message, what string) *Error {
+	_, err := ReadCallBody(r, c, m, what)
+	return err
+}
+
+// ReadCallBody is ReadCall that also returns the body it decoded.
+func ReadCallBody(r *http.Request, c Codec, m Message, what string) ([]byte, *Error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		return Errorf(http.StatusBadRequest, "Failed to read body: %v", err)
+		return nil, Errorf(http.StatusBadRequest, "Failed to read body: %v", err)
 	}
 	if len(body) > MaxBodyBytes {
-		return Errorf(http.StatusRequestEntityTooLarge, "Request body exceeds %d bytes", MaxBodyBytes)
+		return nil, Errorf(http.StatusRequestEntityTooLarge, "Request body exceeds %d bytes", MaxBodyBytes)
 	}
+	return body, decodeCall(body, c, m, what)
+}
+
+func decodeCall(body []byte, c Codec, m Message, what string) *Error {
 	if err := c.Unmarshal(body, m); err != nil {
 		if c.IsJSON() {
 			return Errorf(http.StatusBadRequest, "Failed to convert JSON into %s protobuf: %v", what, err)
@@ -214,4 +225,51 @@ func WriteMessage(w http.ResponseWriter, c Codec, m Message) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+}
+
+// TypePresent reports whether a decoded call's body sets its "type" field,
+// field number typeField of the message (2 in scheduler::Call). mesos-go's
+// generated types cannot tell an absent type from an explicit UNKNOWN, and
+// Mesos answers the first with 400 and the second with 501.
+func TypePresent(body []byte, c Codec, typeField uint64) bool {
+	if c.IsJSON() {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) != nil {
+			return false
+		}
+		_, ok := fields["type"]
+		return ok
+	}
+	for i := 0; i < len(body); {
+		key, n := binary.Uvarint(body[i:])
+		if n <= 0 {
+			return false
+		}
+		i += n
+		field, wireType := key>>3, key&7
+		if field == typeField && wireType == 0 {
+			return true
+		}
+		switch wireType {
+		case 0: // varint
+			_, n := binary.Uvarint(body[i:])
+			if n <= 0 {
+				return false
+			}
+			i += n
+		case 1: // 64-bit
+			i += 8
+		case 2: // length-delimited
+			l, n := binary.Uvarint(body[i:])
+			if n <= 0 || l > uint64(len(body)) {
+				return false
+			}
+			i += n + int(l)
+		case 5: // 32-bit
+			i += 4
+		default:
+			return false
+		}
+	}
+	return false
 }

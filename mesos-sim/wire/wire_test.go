@@ -201,3 +201,25 @@ func TestStreamSplitsLargeEvents(t *testing.T) {
 		t.Fatalf("Send after close: %v", err)
 	}
 }
+
+func TestTypePresent(t *testing.T) {
+	cases := []struct {
+		name  string
+		codec Codec
+		body  []byte
+		want  bool
+	}{
+		{"json with type", JSON, []byte(`{"type":"UNKNOWN","framework_id":{"value":"f"}}`), true},
+		{"json without type", JSON, []byte(`{"framework_id":{"value":"f"}}`), false},
+		{"json garbage", JSON, []byte(`{"type"`), false},
+		{"protobuf with type after a message field", Protobuf, []byte{0x0a, 0x03, 0x0a, 0x01, 'f', 0x10, 0x00}, true},
+		{"protobuf without type", Protobuf, []byte{0x0a, 0x03, 0x0a, 0x01, 'f'}, false},
+		{"protobuf type inside a nested message only", Protobuf, []byte{0x0a, 0x02, 0x10, 0x00}, false},
+		{"protobuf truncated", Protobuf, []byte{0x0a, 0x09, 0x01}, false},
+	}
+	for _, c := range cases {
+		if got := TypePresent(c.body, c.codec, 2); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
