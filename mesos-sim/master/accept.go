@@ -116,9 +116,10 @@ func (m *Master) accept(fw *framework, a *scheduler.Call_Accept) {
 	for i := range a.Operations {
 		op := &a.Operations[i]
 		if op.ID != nil {
-			// No agent of mesos-sim has AGENT_OPERATION_FEEDBACK, so
-			// Mesos drops such operations.
-			m.log.Info("dropping offer operation with an id: operation feedback is not supported", "framework_id", fw.id, "type", op.Type)
+			// No agent of mesos-sim has AGENT_OPERATION_FEEDBACK: as in
+			// Mesos, launches with an id fail their tasks and any other
+			// operation is dropped with OPERATION_ERROR.
+			m.refuseOperationID(fw, op)
 			continue
 		}
 		switch op.Type {
@@ -393,4 +394,27 @@ func (m *Master) applySpeculative(fw *framework, ag *agent, role string, op *mes
 	total := resource.Minus(ag.info.Resources, stripAllocationInfo(from)...)
 	ag.info.Resources = resource.Plus(total, stripAllocationInfo(to)...)
 	return resource.Plus(resource.Minus(remaining, from...), to...), nil
+}
+
+// refuseOperationID answers an offer operation that asks for feedback (its
+// id is set), which no agent of mesos-sim supports.
+func (m *Master) refuseOperationID(fw *framework, op *mesos.Offer_Operation) {
+	m.log.Info("dropping offer operation with an id: operation feedback is not supported", "framework_id", fw.id, "type", op.Type)
+	switch op.Type {
+	case mesos.Offer_Operation_LAUNCH:
+		for _, ti := range op.Launch.GetTaskInfos() {
+			m.sendTransientStatus(fw, ti, mesos.TASK_ERROR, mesos.REASON_TASK_INVALID, "The 'id' field was set in an offer operation of type LAUNCH")
+		}
+	case mesos.Offer_Operation_LAUNCH_GROUP:
+		if lg := op.LaunchGroup; lg != nil {
+			for _, ti := range lg.TaskGroup.Tasks {
+				m.sendTransientStatus(fw, ti, mesos.TASK_ERROR, mesos.REASON_TASK_GROUP_INVALID, "The 'id' field was set in an offer operation of type LAUNCH_GROUP")
+			}
+		}
+	default:
+		msg := "Operation feedback is not supported: no agent has AGENT_OPERATION_FEEDBACK"
+		m.sendEvent(fw, &scheduler.Event{Type: scheduler.Event_UPDATE_OPERATION_STATUS, UpdateOperationStatus: &scheduler.Event_UpdateOperationStatus{
+			Status: mesos.OperationStatus{OperationID: op.ID, State: mesos.OPERATION_ERROR, Message: &msg},
+		}})
+	}
 }

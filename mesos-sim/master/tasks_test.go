@@ -163,6 +163,29 @@ func TestInvalidOffersAndTasks(t *testing.T) {
 		if st := awaitUpdate(t, s, "ok", false); st.GetState() != mesos.TASK_ERROR {
 			t.Errorf("duplicate task id: %v", st)
 		}
+		// Operation feedback (an operation id) is not supported: a LAUNCH
+		// with an id fails its tasks, a RESERVE with one is OPERATION_ERROR.
+		next = firstOffer(t, s)
+		opID := &mesos.OperationID{Value: "op-1"}
+		refuse := 0.0
+		code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_ACCEPT, Accept: &scheduler.Call_Accept{
+			OfferIDs: []mesos.OfferID{next.ID},
+			Operations: []mesos.Offer_Operation{
+				{Type: mesos.Offer_Operation_LAUNCH, ID: opID, Launch: &mesos.Offer_Operation_Launch{TaskInfos: []mesos.TaskInfo{commandTask("with-id", next, 1, 128)}}},
+				{Type: mesos.Offer_Operation_RESERVE, ID: &mesos.OperationID{Value: "op-2"}, Reserve: &mesos.Offer_Operation_Reserve{}},
+			},
+			Filters: &mesos.Filters{RefuseSeconds: &refuse},
+		}})
+		if err != nil || code != http.StatusAccepted {
+			t.Fatalf("ACCEPT: %d %q %v", code, body, err)
+		}
+		if st := awaitUpdate(t, s, "with-id", false); st.GetState() != mesos.TASK_ERROR || st.GetReason() != mesos.REASON_TASK_INVALID {
+			t.Errorf("LAUNCH with an operation id: %v", st)
+		}
+		ev, err := s.Await(scheduler.Event_UPDATE_OPERATION_STATUS, wait)
+		if err != nil || ev.UpdateOperationStatus.Status.State != mesos.OPERATION_ERROR || ev.UpdateOperationStatus.Status.GetOperationID().GetValue() != "op-2" {
+			t.Errorf("RESERVE with an operation id: %v %v, want OPERATION_ERROR for op-2", ev, err)
+		}
 	})
 }
 
