@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
@@ -110,7 +109,7 @@ func commandLaunch(tb testing.TB, n int) (time.Duration, float64) {
 	elapsed := time.Since(start)
 	runtime.GC()
 	debug.FreeOSMemory()
-	return elapsed, rssMiB()
+	return elapsed, simtest.RSSMiB()
 }
 
 // TestCommandLaunchSmoke runs the command-task launch benchmark small, so
@@ -133,19 +132,4 @@ func BenchmarkCommandLaunch(b *testing.B) {
 	}
 	b.ReportMetric(elapsed.Seconds(), "s-to-all-running")
 	b.ReportMetric(rss, "RSS-MiB")
-}
-
-// rssMiB reads the process's resident set size (VmRSS).
-func rssMiB() float64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

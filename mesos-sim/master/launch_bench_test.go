@@ -3,11 +3,9 @@ package master_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,7 +117,7 @@ func launchAll(tb testing.TB, shape launchShape) launchResult {
 	// with every task running (plus this small client).
 	runtime.GC()
 	debug.FreeOSMemory()
-	return launchResult{tasks: total, elapsed: elapsed, calls: made.Load(), rssMiB: rssMiB()}
+	return launchResult{tasks: total, elapsed: elapsed, calls: made.Load(), rssMiB: simtest.RSSMiB()}
 }
 
 func acceptCall(offer mesos.Offer, first, n int) *scheduler.Call {
@@ -174,19 +172,4 @@ func BenchmarkLaunchThroughput(b *testing.B) {
 			b.ReportMetric(r.rssMiB, "RSS-MiB")
 		})
 	}
-}
-
-// rssMiB reads the process's resident set size (VmRSS).
-func rssMiB() float64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +110,20 @@ func (e *Env) Stop() {
 	ctx, done := context.WithTimeout(context.Background(), 2*time.Second)
 	defer done()
 	_ = e.srv.Shutdown(ctx)
+}
+
+// RSSMiB reads this process's resident set size (VmRSS) in MiB, for
+// benchmarks that report memory; 0 where /proc is not available.
+func RSSMiB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
