@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,11 +24,11 @@ import (
 	"github.com/kubemesos/kubemesos/mesos-sim/wire"
 )
 
-// commandLaunch launches n command tasks (`sleep 600`) in one ACCEPT on a
+// commandLaunch launches n command tasks (`sleep <seconds>`) in one ACCEPT on a
 // single process agent and returns the time from the ACCEPT until every
 // task is TASK_RUNNING, and the process's RSS then (master and agent; the
 // tasks are processes of their own).
-func commandLaunch(tb testing.TB, n int) (time.Duration, float64) {
+func commandLaunch(tb testing.TB, n int, seconds string) (time.Duration, float64) {
 	tb.Helper()
 	res, err := spec.ParseResources(fmt.Sprintf("cpus:%d;mem:%d", n, 64*n))
 	if err != nil {
@@ -64,7 +64,7 @@ func commandLaunch(tb testing.TB, n int) (time.Duration, float64) {
 	}
 	offer := ev.Offers.Offers[0]
 	tasks := make([]mesos.TaskInfo, n)
-	shell := "sleep 600"
+	shell := "sleep " + seconds
 	for i := range tasks {
 		id := "sleep-" + strconv.Itoa(i)
 		tasks[i] = mesos.TaskInfo{
@@ -116,10 +116,36 @@ func commandLaunch(tb testing.TB, n int) (time.Duration, float64) {
 // that it cannot rot; it also checks that stopping the cluster leaves none
 // of the task processes behind.
 func TestCommandLaunchSmoke(t *testing.T) {
-	commandLaunch(t, 10)
-	if out, _ := exec.Command("pgrep", "-f", "^sleep 600$").Output(); len(strings.TrimSpace(string(out))) > 0 {
-		t.Fatalf("task processes left after stop: %s", out)
+	// A duration no other test uses names this test's processes.
+	seconds := fmt.Sprintf("600.%d", os.Getpid())
+	// The check below must see such a process when there is one.
+	probe := exec.Command("sleep", seconds)
+	if err := probe.Start(); err != nil {
+		t.Fatal(err)
 	}
+	found := len(processesRunning("sleep\x00"+seconds+"\x00")) == 1
+	probe.Process.Kill()
+	probe.Wait()
+	if !found {
+		t.Fatal("processesRunning does not find a running sleep")
+	}
+	commandLaunch(t, 10, seconds)
+	if left := processesRunning("sleep\x00" + seconds + "\x00"); len(left) > 0 {
+		t.Fatalf("task processes left after stop: %v", left)
+	}
+}
+
+// processesRunning lists the pids whose command line is cmdline (its
+// arguments each ended by NUL, as /proc shows them).
+func processesRunning(cmdline string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == cmdline {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
 }
 
 // BenchmarkCommandLaunch is issue 3's figure: 1,000 command tasks launched
@@ -128,7 +154,7 @@ func BenchmarkCommandLaunch(b *testing.B) {
 	var elapsed time.Duration
 	var rss float64
 	for i := 0; i < b.N; i++ {
-		elapsed, rss = commandLaunch(b, 1000)
+		elapsed, rss = commandLaunch(b, 1000, "600")
 	}
 	b.ReportMetric(elapsed.Seconds(), "s-to-all-running")
 	b.ReportMetric(rss, "RSS-MiB")
