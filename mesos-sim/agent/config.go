@@ -28,6 +28,13 @@ const (
 	// DefaultKillGracePeriod is how long the command executor waits between
 	// SIGTERM and SIGKILL when the task has no kill policy.
 	DefaultKillGracePeriod = 3 * time.Second
+	// DefaultLaunchConcurrency bounds concurrent command-task launches.
+	DefaultLaunchConcurrency = 8
+	// IsolationAuto and IsolationNone are the values of Config.Isolation;
+	// IsolationMemory is what /state reports when memory cgroups are used.
+	IsolationAuto   = "auto"
+	IsolationNone   = "none"
+	IsolationMemory = "cgroups/mem"
 	// Version is the Mesos version the agent reports.
 	Version = "1.11.0"
 )
@@ -61,6 +68,16 @@ type Config struct {
 	// registers again (the master restarted, or marked it unreachable).
 	// Default 75s, the master's agent_ping_timeout x max_agent_ping_timeouts.
 	MasterPingTimeout time.Duration
+	// LaunchConcurrency is how many command tasks the agent launches at
+	// once (sandbox, fork/exec); default DefaultLaunchConcurrency.
+	LaunchConcurrency int
+	// Isolation is "auto" (the default: memory cgroups, cgroups/mem, when
+	// the memory controller under CgroupRoot is writable, else none) or
+	// "none".
+	Isolation string
+	// CgroupRoot is where the cgroup hierarchies are mounted (default
+	// /sys/fs/cgroup).
+	CgroupRoot string
 	// HTTPClient is used towards the master and by the fetcher.
 	HTTPClient *http.Client
 	Clock      clock.Clock
@@ -113,6 +130,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MasterPingTimeout <= 0 {
 		c.MasterPingTimeout = DefaultMasterPingTimeout
+	}
+	switch c.Isolation {
+	case "":
+		c.Isolation = IsolationAuto
+	case IsolationAuto, IsolationNone:
+	default:
+		return c, fmt.Errorf("invalid isolation %q: want %q or %q", c.Isolation, IsolationAuto, IsolationNone)
+	}
+	if c.LaunchConcurrency <= 0 {
+		c.LaunchConcurrency = DefaultLaunchConcurrency
 	}
 	if c.HTTPClient == nil {
 		// A server with ReadHeaderTimeout (10 s for mesos-sim's) closes a
