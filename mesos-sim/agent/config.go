@@ -68,9 +68,9 @@ type Config struct {
 	// Default 75s, the master's agent_ping_timeout x max_agent_ping_timeouts.
 	MasterPingTimeout time.Duration
 	// LaunchConcurrency is how many command tasks the agent launches at
-	// once (sandbox, cgroup, fork/exec); default GOMAXPROCS, at least 2
-	// (more only contend for the kernel's directory locks: measured on 2
-	// cores, 2 beat 4 and 8).
+	// once (sandbox, cgroup, fork/exec); default GOMAXPROCS, at least 8
+	// (sandbox creation may wait on the file system's journal, so more
+	// launches than cores can overlap).
 	LaunchConcurrency int
 	// Isolation is "auto" (the default: memory cgroups, cgroups/mem, when
 	// the memory controller under CgroupRoot is writable, else none) or
@@ -140,7 +140,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("invalid isolation %q: want %q or %q", c.Isolation, IsolationAuto, IsolationNone)
 	}
 	if c.LaunchConcurrency <= 0 {
-		c.LaunchConcurrency = max(2, runtime.GOMAXPROCS(0))
+		c.LaunchConcurrency = max(8, runtime.GOMAXPROCS(0))
 	}
 	if c.HTTPClient == nil {
 		// A server with ReadHeaderTimeout (10 s for mesos-sim's) closes a
