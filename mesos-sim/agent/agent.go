@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/kubemesos/kubemesos/internal/clock"
+	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
 	"github.com/kubemesos/kubemesos/mesos-sim/agentproto"
 	"github.com/kubemesos/kubemesos/mesos-sim/fetcher"
 )
@@ -35,6 +37,16 @@ type Agent struct {
 	// ctx ends when Run returns; fetches and launches use it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// launchSlots bounds the command tasks being launched at once;
+	// launching counts the launch goroutines (Run waits for them).
+	launchSlots chan struct{}
+	launching   sync.WaitGroup
+	cgroups     sync.WaitGroup // cgroup removals under way
+	// memcg is the memory controller containers are limited with; nil
+	// when there is no isolation.
+	memcg *memcg.Controller
+	// devNull is the standard input of every child process.
+	devNull *os.File
 
 	gone       chan struct{}
 	goneOnce   sync.Once
@@ -67,18 +79,36 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent cannot listen on %s: %w", cfg.Listen, err)
 	}
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("agent cannot open %s: %w", os.DevNull, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		clock:      cfg.Clock,
-		ln:         ln,
-		fetcher:    fetcher.Fetcher{Client: cfg.HTTPClient},
-		ctx:        ctx,
-		cancel:     cancel,
-		gone:       make(chan struct{}),
-		registered: make(chan struct{}),
-		frameworks: map[string]*framework{},
+		cfg:         cfg,
+		log:         cfg.Logger,
+		clock:       cfg.Clock,
+		ln:          ln,
+		fetcher:     fetcher.Fetcher{Client: cfg.HTTPClient},
+		ctx:         ctx,
+		cancel:      cancel,
+		launchSlots: make(chan struct{}, cfg.LaunchConcurrency),
+		devNull:     devNull,
+		gone:        make(chan struct{}),
+		registered:  make(chan struct{}),
+		frameworks:  map[string]*framework{},
+	}
+	if cfg.Isolation == IsolationAuto {
+		c, err := memcg.Detect(cfg.CgroupRoot)
+		if err != nil {
+			a.log.Info("no memory isolation: containers run without memory limits", "isolation", IsolationNone, "reason", err.Error())
+		} else {
+			a.memcg = c
+			a.log.Info("memory isolation with cgroups", "isolation", IsolationMemory, "cgroup_version", c.Version(), "hierarchy", c.Dir())
+		}
+	} else {
+		a.log.Info("no memory isolation: disabled by configuration", "isolation", IsolationNone)
 	}
 	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
@@ -118,6 +148,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.stopAll()
 	a.cancel()
+	// No launch starts after stopAll; those under way end quickly once
+	// the context is done.
+	a.launching.Wait()
+	_ = a.devNull.Close()
+	a.removeCgroupParent()
 	// Its processes are gone: give in-flight requests a moment, then close
 	// every connection (Shutdown alone waits for connections a client
 	// dialed but never used).

@@ -30,19 +30,46 @@ import (
 // the task's process group and SIGKILL after the kill policy's grace period
 // (default 3 s).
 
-// launchCommand starts a command task. It runs on its own goroutine.
-func (a *Agent) launchCommand(e *executor, t *task) {
+// launchCommand starts a command task. It runs on its own goroutine, waits
+// for one of the agent's launch slots (so that the tasks of a large ACCEPT
+// start a few at a time, concurrently) and creates the sandbox and forks the
+// task's process without holding a.mu.
+func (a *Agent) launchCommand(e *executor, t *task, cgroupParent string) {
+	defer a.launching.Done()
+	select {
+	case a.launchSlots <- struct{}{}:
+	case <-a.ctx.Done():
+		return
+	}
+	defer func() { <-a.launchSlots }()
 	if err := a.prepareSandbox(e); err != nil {
 		a.launchFailed(e, err)
 		return
 	}
+	cg, err := a.createCgroup(cgroupParent, e.containerID, int64((memMB(e.info.Resources)+memMB(t.info.Resources))*1024*1024))
+	if err != nil {
+		a.launchFailed(e, err)
+		return
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	e.cgroup = cg
 	if e.state != execLaunching || a.shuttingDown || a.frameworks[e.fw.id] != e.fw {
+		a.removeCgroup(e)
+		a.mu.Unlock()
 		return
 	}
 	e.state = execRunning
-	a.startTask(e, t, e.dir)
+	env, ok := a.beginTask(e, t, e.dir)
+	a.mu.Unlock()
+	var cmd *exec.Cmd
+	if ok {
+		cmd, err = startProcess(e.dir, t.info.Command, env, a.devNull, cg)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ok {
+		a.taskStarted(e, t, e.dir, cmd, err)
+	}
 	if isTerminal(t.state) {
 		a.builtinTaskEnded(e, t)
 	}
@@ -77,6 +104,14 @@ func (a *Agent) launchGroup(e *executor, group []*task) {
 	if e.state == execTerminated || a.shuttingDown || a.frameworks[e.fw.id] != e.fw {
 		return
 	}
+	if e.cgroup == nil {
+		cg, err := a.createCgroup(a.cgroupParent(), e.containerID, containerMem(e))
+		if err != nil {
+			a.failLaunchLocked(e, err)
+			return
+		}
+		e.cgroup = cg
+	}
 	e.state = execRunning
 	if fetchErr != nil {
 		a.transition(failed, mesos.TASK_FAILED, mesos.REASON_CONTAINER_LAUNCH_FAILED.Enum(), mesos.SOURCE_AGENT, "Failed to launch container: "+fetchErr.Error())
@@ -96,22 +131,44 @@ func (a *Agent) launchGroup(e *executor, group []*task) {
 
 // startTask runs a task's command in dir. Callers hold a.mu.
 func (a *Agent) startTask(e *executor, t *task, dir string) {
-	if t.killed || isTerminal(t.state) {
-		a.transition(t, mesos.TASK_KILLED, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), mesos.SOURCE_EXECUTOR, "Task killed before it started")
+	env, ok := a.beginTask(e, t, dir)
+	if !ok {
 		return
 	}
+	cmd, err := startProcess(dir, t.info.Command, env, a.devNull, e.cgroup)
+	a.taskStarted(e, t, dir, cmd, err)
+}
+
+// beginTask moves a task to TASK_STARTING and returns its environment, or
+// reports false when the task was killed before it started. Callers hold
+// a.mu.
+func (a *Agent) beginTask(e *executor, t *task, dir string) ([]string, bool) {
+	if t.killed || isTerminal(t.state) {
+		a.transition(t, mesos.TASK_KILLED, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), mesos.SOURCE_EXECUTOR, "Task killed before it started")
+		return nil, false
+	}
 	a.transition(t, mesos.TASK_STARTING, nil, mesos.SOURCE_EXECUTOR, "")
-	env := appendCommandEnv(a.executorEnv(e, map[string]string{"MESOS_TASK_ID": t.info.TaskID.Value, "MESOS_SANDBOX": dir}), t.info.Command)
-	cmd, err := startProcess(dir, t.info.Command, env)
+	return appendCommandEnv(a.executorEnv(e, map[string]string{"MESOS_TASK_ID": t.info.TaskID.Value, "MESOS_SANDBOX": dir}), t.info.Command), true
+}
+
+// taskStarted applies the result of starting a task's process (which may
+// have happened without a.mu): a task killed, or an agent or framework shut
+// down, meanwhile gets its process killed (the reaper reports the end).
+// Callers hold a.mu.
+func (a *Agent) taskStarted(e *executor, t *task, dir string, cmd *exec.Cmd, err error) {
 	if err != nil {
 		a.transition(t, mesos.TASK_FAILED, mesos.REASON_COMMAND_EXECUTOR_FAILED.Enum(), mesos.SOURCE_EXECUTOR, "Failed to launch the command: "+err.Error())
 		return
 	}
 	t.proc = cmd.Process
 	t.exited = make(chan struct{})
+	go a.reapTask(e, t, cmd)
+	if t.killed || a.shuttingDown || a.frameworks[e.fw.id] != e.fw {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return
+	}
 	a.transition(t, mesos.TASK_RUNNING, nil, mesos.SOURCE_EXECUTOR, "")
 	a.log.Info("task started", "task_id", t.info.TaskID.Value, "framework_id", e.fw.id, "pid", cmd.Process.Pid, "directory", dir)
-	go a.reapTask(e, t, cmd)
 }
 
 // killBuiltin kills a task of a built-in executor. Callers hold a.mu.
@@ -152,10 +209,25 @@ func (a *Agent) reapTask(e *executor, t *task, cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	t.procDone = true
 	if a.frameworks[e.fw.id] != e.fw {
+		// The framework was shut down: no update; the container's cgroup
+		// goes with its last process.
+		for _, other := range e.tasks {
+			if other.proc != nil && !other.procDone {
+				return
+			}
+		}
+		a.removeCgroup(e)
 		return
 	}
 	state, msg := mesos.TASK_FAILED, ""
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if a.memLimited(e, ws) {
+		msg = memLimitMessage(e)
+		a.log.Info("task ended", "task_id", t.info.TaskID.Value, "state", state.String(), "message", msg)
+		a.transition(t, state, mesos.REASON_CONTAINER_LIMITATION_MEMORY.Enum(), mesos.SOURCE_AGENT, msg)
+		a.builtinTaskEnded(e, t)
+		return
+	}
 	if ws.Signaled() {
 		// Mesos' wording, with strsignal(3)'s capitalised name.
 		name := ws.Signal().String()
@@ -194,6 +266,7 @@ func (a *Agent) builtinTaskEnded(e *executor, t *task) {
 	}
 	e.state = execTerminated
 	close(e.exited)
+	a.removeCgroup(e)
 	if e.defaultExec {
 		a.log.Info("default executor has no task left; it ends", "executor_id", e.id(), "framework_id", e.fw.id)
 		a.executorExitedToMaster(e, 0)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -28,6 +29,11 @@ const (
 	// DefaultKillGracePeriod is how long the command executor waits between
 	// SIGTERM and SIGKILL when the task has no kill policy.
 	DefaultKillGracePeriod = 3 * time.Second
+	// IsolationAuto and IsolationNone are the values of Config.Isolation;
+	// IsolationMemory is what /state reports when memory cgroups are used.
+	IsolationAuto   = "auto"
+	IsolationNone   = "none"
+	IsolationMemory = "cgroups/mem"
 	// Version is the Mesos version the agent reports.
 	Version = "1.11.0"
 )
@@ -61,6 +67,18 @@ type Config struct {
 	// registers again (the master restarted, or marked it unreachable).
 	// Default 75s, the master's agent_ping_timeout x max_agent_ping_timeouts.
 	MasterPingTimeout time.Duration
+	// LaunchConcurrency is how many command tasks the agent launches at
+	// once (sandbox, cgroup, fork/exec); default GOMAXPROCS, at least 8
+	// (sandbox creation may wait on the file system's journal, so more
+	// launches than cores can overlap).
+	LaunchConcurrency int
+	// Isolation is "auto" (the default: memory cgroups, cgroups/mem, when
+	// the memory controller under CgroupRoot is writable, else none) or
+	// "none".
+	Isolation string
+	// CgroupRoot is where the cgroup hierarchies are mounted (default
+	// /sys/fs/cgroup).
+	CgroupRoot string
 	// HTTPClient is used towards the master and by the fetcher.
 	HTTPClient *http.Client
 	Clock      clock.Clock
@@ -113,6 +131,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MasterPingTimeout <= 0 {
 		c.MasterPingTimeout = DefaultMasterPingTimeout
+	}
+	switch c.Isolation {
+	case "":
+		c.Isolation = IsolationAuto
+	case IsolationAuto, IsolationNone:
+	default:
+		return c, fmt.Errorf("invalid isolation %q: want %q or %q", c.Isolation, IsolationAuto, IsolationNone)
+	}
+	if c.LaunchConcurrency <= 0 {
+		c.LaunchConcurrency = max(8, runtime.GOMAXPROCS(0))
 	}
 	if c.HTTPClient == nil {
 		// A server with ReadHeaderTimeout (10 s for mesos-sim's) closes a

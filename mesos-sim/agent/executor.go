@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	execapi "github.com/mesos/mesos-go/api/v1/lib/executor"
 
 	"github.com/kubemesos/kubemesos/internal/clock"
+	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
 	"github.com/kubemesos/kubemesos/mesos-sim/agentproto"
 	"github.com/kubemesos/kubemesos/mesos-sim/wire"
 )
@@ -53,6 +56,11 @@ type executor struct {
 	heartbeat clock.Timer
 	queued    []launch // not yet delivered to the executor
 	tasks     map[string]*task
+
+	// cgroup is the container's memory cgroup (nil without isolation);
+	// oom: the kernel OOM-killed a process of it.
+	cgroup *memcg.Group
+	oom    bool
 
 	regTimer   clock.Timer
 	killTimer  clock.Timer
@@ -146,7 +154,11 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 			}, true)
 			t := a.newTask(fw, e, ti)
 			t.delivered = true
-			go a.launchCommand(e, t)
+			if a.shuttingDown {
+				continue
+			}
+			a.launching.Add(1)
+			go a.launchCommand(e, t, a.cgroupParent())
 		}
 		return
 	}
@@ -166,6 +178,7 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 	for _, t := range l.tasks {
 		t.group = l.tasks
 	}
+	a.updateCgroup(e)
 	if e.defaultExec {
 		go a.launchGroup(e, l.tasks)
 		return
@@ -236,7 +249,13 @@ func (a *Agent) launchExecutor(e *executor) {
 	if e.state != execLaunching || a.shuttingDown {
 		return
 	}
-	cmd, err := startProcess(e.dir, e.info.Command, appendCommandEnv(a.executorEnv(e, nil), e.info.Command))
+	cg, err := a.createCgroup(a.cgroupParent(), e.containerID, containerMem(e))
+	if err != nil {
+		a.failLaunchLocked(e, err)
+		return
+	}
+	e.cgroup = cg
+	cmd, err := startProcess(e.dir, e.info.Command, appendCommandEnv(a.executorEnv(e, nil), e.info.Command), a.devNull, cg)
 	if err != nil {
 		a.failLaunchLocked(e, err)
 		return
@@ -256,19 +275,52 @@ func (a *Agent) launchExecutor(e *executor) {
 	go a.reap(e, cmd)
 }
 
+// prepareSandbox creates the run's sandbox, points the executor's `latest`
+// link at it and fetches the executor's URIs. It makes the few directories
+// it needs one by one (MkdirAll would stat each level first) and skips the
+// removal of a `latest` link that cannot exist yet.
 func (a *Agent) prepareSandbox(e *executor) error {
-	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+	execDir := filepath.Dir(filepath.Dir(e.dir))
+	fresh, err := mkdirs(filepath.Dir(execDir), execDir, filepath.Dir(e.dir), e.dir)
+	if err != nil {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
 	latest := filepath.Join(filepath.Dir(e.dir), "latest")
-	_ = os.Remove(latest)
+	if !fresh {
+		_ = os.Remove(latest)
+	}
 	_ = os.Symlink(e.containerID, latest)
-	if e.info.Command != nil {
+	if e.info.Command != nil && len(e.info.Command.URIs) > 0 {
 		if err := a.fetcher.FetchAll(a.ctx, e.info.Command.URIs, e.dir); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// mkdirs makes each of dirs (each the parent of the next, the first a child
+// of base), creating base and its parents first if it does not exist. It
+// reports whether the first of dirs is new.
+func mkdirs(base string, dirs ...string) (bool, error) {
+	fresh := true
+	for i, d := range dirs {
+		err := os.Mkdir(d, 0o755)
+		if i == 0 && errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(base, 0o755); err != nil {
+				return false, err
+			}
+			err = os.Mkdir(d, 0o755)
+		}
+		switch {
+		case errors.Is(err, fs.ErrExist):
+			if i == 0 {
+				fresh = false
+			}
+		case err != nil:
+			return false, err
+		}
+	}
+	return fresh, nil
 }
 
 func (a *Agent) launchFailed(e *executor, err error) {
@@ -286,6 +338,7 @@ func (a *Agent) failLaunchLocked(e *executor, err error) {
 	a.log.Warn("executor launch failed", "executor_id", e.id(), "framework_id", e.fw.id, "error", err)
 	e.state = execTerminated
 	close(e.exited)
+	a.removeCgroup(e)
 	e.queued = nil
 	for _, t := range e.tasks {
 		if t.killed {
@@ -307,12 +360,14 @@ func (a *Agent) failLaunchLocked(e *executor, err error) {
 func (a *Agent) reap(e *executor, cmd *exec.Cmd) {
 	_ = cmd.Wait()
 	status := int32(-1)
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ok {
 		status = int32(ws)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	close(e.exited)
+	a.memLimited(e, ws)
 	a.executorExited(e, status)
 }
 
@@ -328,10 +383,14 @@ func (a *Agent) executorExited(e *executor, status int32) {
 		e.stream = nil
 	}
 	e.queued = nil
+	defer a.removeCgroup(e)
 	if a.frameworks[e.fw.id] != e.fw {
 		return // the framework was shut down
 	}
 	reason, msg := mesos.REASON_EXECUTOR_TERMINATED, "Executor terminated"
+	if e.oom {
+		reason, msg = mesos.REASON_CONTAINER_LIMITATION_MEMORY, memLimitMessage(e)
+	}
 	if e.regTimeout {
 		reason, msg = mesos.REASON_EXECUTOR_REGISTRATION_TIMEOUT, "Executor did not register within "+a.cfg.ExecutorRegistrationTimeout.String()
 	}

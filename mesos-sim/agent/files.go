@@ -193,6 +193,7 @@ func (a *Agent) serveState(w http.ResponseWriter, _ *http.Request) {
 		"resources":  resourceMap(a.cfg.Resources),
 		"attributes": attributeMap(a.cfg.Attributes),
 		"flags":      map[string]string{"work_dir": a.cfg.WorkDir},
+		"isolation":  a.isolation(),
 	}
 	frameworks := []map[string]any{}
 	fwIDs := make([]string, 0, len(a.frameworks))

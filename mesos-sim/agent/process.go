@@ -10,11 +10,15 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
 )
 
 // startProcess starts a CommandInfo in dir, in its own process group, with
-// stdout and stderr to files of dir.
-func startProcess(dir string, ci *mesos.CommandInfo, env []string) (*exec.Cmd, error) {
+// stdin from devNull (the agent's open /dev/null, shared by its children)
+// and stdout and stderr to files of dir. With a memory cgroup, the process
+// starts in it (before the command's exec).
+func startProcess(dir string, ci *mesos.CommandInfo, env []string, devNull *os.File, cg *memcg.Group) (*exec.Cmd, error) {
 	if ci == nil || ci.GetValue() == "" {
 		return nil, errors.New("no command to run")
 	}
@@ -48,8 +52,26 @@ func startProcess(dir string, ci *mesos.CommandInfo, env []string) (*exec.Cmd, e
 	defer stderr.Close()
 	cmd.Dir = dir
 	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cg != nil {
+		f, ok, err := cg.Open()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			// cgroup v2: clone3 starts the child in the group.
+			defer f.Close()
+			cmd.SysProcAttr.UseCgroupFD = true
+			cmd.SysProcAttr.CgroupFD = int(f.Fd())
+		} else {
+			// cgroup v1 has no such start: a shell joins the group, then
+			// execs the command (whose argv[0] becomes its path). Moving the
+			// process after the start would race with its first forks.
+			cmd.Args = append([]string{"sh", "-c", `echo $$ > "$0" && exec "$@"`, cg.ProcsFile(), cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = "/bin/sh"
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

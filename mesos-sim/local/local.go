@@ -48,6 +48,9 @@ type Config struct {
 	// AgentResources and AgentAttributes are every agent's.
 	AgentResources  mesos.Resources
 	AgentAttributes []mesos.Attribute
+	// AgentIsolation is the process agents' isolation (agent.Config.Isolation:
+	// "auto", the default, or "none").
+	AgentIsolation string
 	// Behavior declares how simulated tasks behave (nil: the default).
 	Behavior *behavior.Config
 	// WorkDir holds process agents' work directories (WorkDir/agents/agent-N).
@@ -177,6 +180,7 @@ func (c *Cluster) startProcessAgents(ctx context.Context, cfg Config, mcfg maste
 			Resources:  cfg.AgentResources,
 			Attributes: cfg.AgentAttributes,
 			WorkDir:    filepath.Join(cfg.WorkDir, "agents", fmt.Sprintf("agent-%d", i)),
+			Isolation:  cfg.AgentIsolation,
 			// Register again once the master would have given up on the agent.
 			MasterPingTimeout: ping * time.Duration(maxPings),
 			Logger:            log.With("component", "agent", "agent", i),

@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
+)
+
+// Memory isolation (cgroups/mem): when the agent found a writable memory
+// controller, each container (a command task, a custom executor, a DEFAULT
+// executor with its task groups) runs in a cgroup of its own,
+// kubemesos-agent-<agent id>/<container id> below the hierarchy's root,
+// whose limit is the mem of the container's resources (executor and
+// tasks). A container that uses more is OOM-killed by the kernel and its
+// tasks end TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY (source
+// SOURCE_AGENT). A container without mem gets no cgroup.
+
+// isolation is what /state reports.
+func (a *Agent) isolation() string {
+	if a.memcg == nil {
+		return IsolationNone
+	}
+	return IsolationMemory
+}
+
+func (a *Agent) cgroupParent() string { return "kubemesos-agent-" + a.id }
+
+// containerMem is the mem (bytes) of an executor and its unfinished
+// tasks. Callers hold a.mu.
+func containerMem(e *executor) int64 {
+	mb := memMB(e.info.Resources)
+	for _, t := range e.tasks {
+		if !isTerminal(t.state) {
+			mb += memMB(t.info.Resources)
+		}
+	}
+	return int64(mb * 1024 * 1024)
+}
+
+func memMB(rs []mesos.Resource) float64 {
+	var mb float64
+	for _, r := range rs {
+		if r.Name == "mem" && r.Scalar != nil {
+			mb += r.Scalar.Value
+		}
+	}
+	return mb
+}
+
+// createCgroup makes the container's cgroup with the given limit (none if
+// there is no isolation or no mem). It does file I/O: callers either do
+// not hold a.mu or accept a few fast writes under it.
+func (a *Agent) createCgroup(parent, containerID string, limit int64) (*memcg.Group, error) {
+	if a.memcg == nil || limit <= 0 {
+		return nil, nil
+	}
+	g, err := a.memcg.Create(parent, containerID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("memory isolation: %w", err)
+	}
+	return g, nil
+}
+
+// updateCgroup sets an executor's limit to its current tasks' mem, as a
+// Mesos containerizer updates a container that gets more tasks. Callers
+// hold a.mu.
+func (a *Agent) updateCgroup(e *executor) {
+	if e.cgroup == nil {
+		return
+	}
+	if limit := containerMem(e); limit > 0 && limit != e.cgroup.Limit() {
+		if err := e.cgroup.SetLimit(limit); err != nil {
+			a.log.Warn("cannot update the memory limit of a container", "executor_id", e.id(), "error", err)
+		}
+	}
+}
+
+// memLimited reports (once it happened, for good) whether the kernel
+// OOM-killed a process of e's container. Callers hold a.mu.
+func (a *Agent) memLimited(e *executor, ws syscall.WaitStatus) bool {
+	if e.cgroup == nil {
+		return false
+	}
+	if !e.oom {
+		e.oom = e.cgroup.OOMKilled(ws.Signaled() && ws.Signal() == syscall.SIGKILL)
+		if e.oom {
+			a.log.Warn("container exceeded its memory limit", "executor_id", e.id(), "framework_id", e.fw.id, "limit", e.cgroup.Limit())
+		}
+	}
+	return e.oom
+}
+
+// memLimitMessage is Mesos' wording of a memory limitation.
+func memLimitMessage(e *executor) string {
+	return fmt.Sprintf("Memory limit exceeded: Requested: %dMB Maximum Used: %dMB",
+		e.cgroup.Limit()>>20, e.cgroup.MaxUsage()>>20)
+}
+
+// removeCgroup removes an ended container's cgroup, in the background (the
+// kernel may take a moment to finish its processes). Callers hold a.mu.
+func (a *Agent) removeCgroup(e *executor) {
+	g := e.cgroup
+	if g == nil {
+		return
+	}
+	e.cgroup = nil
+	a.cgroups.Add(1)
+	go func() {
+		defer a.cgroups.Done()
+		if err := g.Remove(); err != nil {
+			a.log.Warn("cannot remove a container's cgroup", "executor_id", e.id(), "error", err)
+		}
+	}()
+}
+
+// removeCgroupParent removes the agent's parent cgroup once its
+// containers' cgroups are gone (Run's end).
+func (a *Agent) removeCgroupParent() {
+	if a.memcg == nil {
+		return
+	}
+	a.mu.Lock()
+	for _, fw := range a.frameworks {
+		for _, e := range fw.executors {
+			a.removeCgroup(e)
+		}
+	}
+	id := a.id
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() { a.cgroups.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+	if id != "" {
+		_ = a.memcg.RemoveParent("kubemesos-agent-" + id)
+	}
+}
