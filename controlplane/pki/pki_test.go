@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto/x509"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -72,14 +73,13 @@ func TestEnsureGeneratesOnceAndVerifies(t *testing.T) {
 }
 
 func TestEnsureUnwritableDir(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root ignores permissions")
-	}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o500); err != nil {
+	// A path under a regular file cannot be created, even by root (whom
+	// directory permissions do not stop).
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Ensure(Config{Dir: dir + "/pki"}); err == nil {
-		t.Fatal("Ensure in an unwritable directory succeeded")
+	if _, _, err := Ensure(Config{Dir: filepath.Join(file, "pki")}); err == nil {
+		t.Fatal("Ensure under a regular file succeeded")
 	}
 }
