@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,8 +84,35 @@ func commandLaunch(tb testing.TB, n int, seconds, isolation string) (time.Durati
 	if err != nil || code != http.StatusAccepted {
 		tb.Fatalf("ACCEPT: %d %q %v", code, body, err)
 	}
+	// Acknowledge as frameworks do, off the event loop and concurrently.
+	acks := make(chan *scheduler.Call, n)
+	ackErr := make(chan error, 1)
+	var ackers sync.WaitGroup
+	for range 8 {
+		ackers.Add(1)
+		go func() {
+			defer ackers.Done()
+			for call := range acks {
+				if code, body, err := s.Call(call); err != nil || code != http.StatusAccepted {
+					select {
+					case ackErr <- fmt.Errorf("ACKNOWLEDGE: %d %q %v", code, body, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(acks)
+		ackers.Wait()
+	}()
 	running := map[string]bool{}
 	for len(running) < n {
+		select {
+		case err := <-ackErr:
+			tb.Fatal(err)
+		default:
+		}
 		ev, err := s.Next(2 * time.Minute)
 		if err != nil {
 			tb.Fatalf("%d of %d running: %v", len(running), n, err)
@@ -94,11 +122,9 @@ func commandLaunch(tb testing.TB, n int, seconds, isolation string) (time.Durati
 		}
 		st := ev.Update.Status
 		if len(st.UUID) > 0 {
-			if code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_ACKNOWLEDGE, Acknowledge: &scheduler.Call_Acknowledge{
+			acks <- &scheduler.Call{Type: scheduler.Call_ACKNOWLEDGE, Acknowledge: &scheduler.Call_Acknowledge{
 				AgentID: *st.AgentID, TaskID: st.TaskID, UUID: st.UUID,
-			}}); err != nil || code != http.StatusAccepted {
-				tb.Fatalf("ACKNOWLEDGE: %d %q %v", code, body, err)
-			}
+			}}
 		}
 		switch st.GetState() {
 		case mesos.TASK_RUNNING:
