@@ -34,6 +34,10 @@ const (
 	AgentsProcess = "process"
 )
 
+// DefaultAgentResources are an agent's resources unless configured
+// otherwise, in Mesos' text syntax.
+const DefaultAgentResources = "cpus:4;mem:8192;disk:20480;ports:[31000-32000]"
+
 // AgentModes lists the supported agent modes.
 func AgentModes() []string { return []string{AgentsSim, AgentsProcess} }
 

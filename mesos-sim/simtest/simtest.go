@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kubemesos/kubemesos/mesos-sim/behavior"
+	"github.com/kubemesos/kubemesos/mesos-sim/local"
 	"github.com/kubemesos/kubemesos/mesos-sim/master"
 	"github.com/kubemesos/kubemesos/mesos-sim/simagent"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
@@ -27,7 +28,7 @@ type Options struct {
 	// Agents is the number of simulated agents (each AgentResources, hostname
 	// sim-agent-N).
 	Agents         int
-	AgentResources string // default "cpus:4;mem:8192;disk:20480;ports:[31000-32000]"
+	AgentResources string // default local.DefaultAgentResources
 	AgentAttrs     string
 	// Master is the master's configuration; Address and Logger are set by
 	// Start. Short intervals make tests fast.
@@ -75,7 +76,7 @@ func Start(tb testing.TB, o Options) *Env {
 	if o.Agents > 0 {
 		resText := o.AgentResources
 		if resText == "" {
-			resText = "cpus:4;mem:8192;disk:20480;ports:[31000-32000]"
+			resText = local.DefaultAgentResources
 		}
 		res, err := spec.ParseResources(resText)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubemesos/kubemesos/internal/logging"
 	simagent "github.com/kubemesos/kubemesos/mesos-sim/agent"
+	"github.com/kubemesos/kubemesos/mesos-sim/local"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
@@ -36,15 +37,12 @@ type Options struct {
 	LogLevel                    string
 }
 
-// DefaultResources are an agent's resources unless --resources says else.
-const DefaultResources = "cpus:4;mem:8192;disk:20480;ports:[31000-32000]"
-
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
 		Master:                      "http://127.0.0.1:5050",
 		Listen:                      "127.0.0.1:5051",
-		Resources:                   DefaultResources,
+		Resources:                   local.DefaultAgentResources,
 		WorkDir:                     filepath.Join(os.TempDir(), "kubemesos-agent"),
 		ExecutorRegistrationTimeout: simagent.DefaultExecutorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: simagent.DefaultExecutorShutdownGracePeriod,

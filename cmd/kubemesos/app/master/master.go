@@ -49,7 +49,7 @@ func NewOptions() *Options {
 		Listen:               "127.0.0.1:5050",
 		WorkDir:              filepath.Join(os.TempDir(), "kubemesos-master"),
 		AgentMode:            "sim",
-		AgentResources:       "cpus:4;mem:8192;disk:20480;ports:[31000-32000]",
+		AgentResources:       local.DefaultAgentResources,
 		AllocationInterval:   simmaster.DefaultAllocationInterval,
 		HeartbeatInterval:    simmaster.DefaultHeartbeatInterval,
 		AgentPingTimeout:     simmaster.DefaultAgentPingTimeout,

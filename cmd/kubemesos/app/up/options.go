@@ -46,7 +46,7 @@ func NewOptions() *Options {
 		DataDir:        DefaultDataDir(),
 		Agents:         2,
 		AgentMode:      local.AgentsProcess,
-		AgentResources: "cpus:4;mem:8192;disk:20480;ports:[31000-32000]",
+		AgentResources: local.DefaultAgentResources,
 		APIPort:        6443,
 		MesosPort:      5050,
 		ListenAddress:  "127.0.0.1",
