@@ -17,6 +17,8 @@ TOOLS       := $(CURDIR)/bin/tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 BENCHSTAT   := $(TOOLS)/benchstat
+PROTOC_GEN_GO := $(TOOLS)/protoc-gen-go
+PROTOS      := executor/protocol/protocol.proto
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 RUN_ARGS    ?= --agents 2
 BENCH       ?= .
@@ -64,7 +66,7 @@ fuzz: ## Fuzz the network-facing decoders for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzRecordIO$$' -fuzztime $${FUZZTIME:-30s} ./mesos-sim/wire/
 
 .PHONY: verify
-verify: fmt-check vet lint tidy-check ## Static checks: gofmt, go vet, staticcheck, go mod tidy
+verify: fmt-check vet lint tidy-check generate-check ## Static checks: gofmt, go vet, staticcheck, go mod tidy, generated code
 
 .PHONY: fmt-check
 fmt-check:
@@ -89,6 +91,22 @@ $(STATICCHECK):
 .PHONY: tidy-check
 tidy-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
+
+.PHONY: generate
+generate: $(PROTOC_GEN_GO) ## Regenerate the Go code of the .proto files (needs protoc: apt-get install protobuf-compiler)
+	protoc --plugin=protoc-gen-go=$(PROTOC_GEN_GO) --go_out=. --go_opt=paths=source_relative $(PROTOS)
+
+.PHONY: generate-check
+generate-check: $(PROTOC_GEN_GO)
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	protoc --plugin=protoc-gen-go=$(PROTOC_GEN_GO) --go_out=$$tmp --go_opt=paths=source_relative $(PROTOS) || exit 1; \
+	for f in $(PROTOS:.proto=.pb.go); do \
+		cmp -s $$f $$tmp/$$f || { echo "$$f is not current: run 'make generate'"; exit 1; }; \
+	done
+
+# protoc-gen-go at the version go.mod pins for google.golang.org/protobuf.
+$(PROTOC_GEN_GO):
+	$(GO) build -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
 
 .PHONY: clean
 clean: ## Remove build output
