@@ -87,28 +87,31 @@ func DecodePodTask(data []byte) (*PodTask, *corev1.Pod, error) {
 	return t, pod, nil
 }
 
-// EncodePodStatus returns the wire form of status for TaskStatus.data.
-func EncodePodStatus(status *corev1.PodStatus, sequence uint64) ([]byte, error) {
+// EncodePodStatus stamps m with the current version and the encoding of
+// status, and returns its wire form for TaskStatus.data.
+func EncodePodStatus(status *corev1.PodStatus, m *PodStatus) ([]byte, error) {
 	raw, err := status.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encode pod status: %w", err)
 	}
-	return proto.Marshal(&PodStatus{Version: Current(), Status: raw, Sequence: sequence})
+	m.Version = Current()
+	m.Status = raw
+	return proto.Marshal(m)
 }
 
 // DecodePodStatus parses TaskStatus.data, checks its version and decodes the
-// Kubernetes pod status and the observation's sequence number.
-func DecodePodStatus(data []byte) (*corev1.PodStatus, uint64, error) {
+// Kubernetes pod status it carries.
+func DecodePodStatus(data []byte) (*PodStatus, *corev1.PodStatus, error) {
 	m := &PodStatus{}
 	if err := proto.Unmarshal(data, m); err != nil {
-		return nil, 0, fmt.Errorf("decode PodStatus: %w", err)
+		return nil, nil, fmt.Errorf("decode PodStatus: %w", err)
 	}
 	if err := Check(m.GetVersion()); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	status := &corev1.PodStatus{}
 	if err := status.Unmarshal(m.GetStatus()); err != nil {
-		return nil, 0, fmt.Errorf("decode the pod status in PodStatus: %w", err)
+		return nil, nil, fmt.Errorf("decode the pod status in PodStatus: %w", err)
 	}
-	return status, m.GetSequence(), nil
+	return m, status, nil
 }

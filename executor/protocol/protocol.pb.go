@@ -331,7 +331,14 @@ type PodStatus struct {
 	Status []byte `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	// Sequence number of this observation, increasing per task, so that the
 	// framework can drop an update older than one it already applied.
-	Sequence      uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The pod's directory on the agent (absolute), under the executor's
+	// sandbox; container logs are in its logs/ subdirectory, read through the
+	// agent's /files API.
+	Directory string `protobuf:"bytes,4,opt,name=directory,proto3" json:"directory,omitempty"`
+	// Log files of each container, relative to directory, newest last, by
+	// container name; the last one is the current run's.
+	Logs          map[string]*LogFiles `protobuf:"bytes,5,rep,name=logs,proto3" json:"logs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -387,6 +394,65 @@ func (x *PodStatus) GetSequence() uint64 {
 	return 0
 }
 
+func (x *PodStatus) GetDirectory() string {
+	if x != nil {
+		return x.Directory
+	}
+	return ""
+}
+
+func (x *PodStatus) GetLogs() map[string]*LogFiles {
+	if x != nil {
+		return x.Logs
+	}
+	return nil
+}
+
+// LogFiles of one container, oldest first.
+type LogFiles struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Paths         []string               `protobuf:"bytes,1,rep,name=paths,proto3" json:"paths,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogFiles) Reset() {
+	*x = LogFiles{}
+	mi := &file_executor_protocol_protocol_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogFiles) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogFiles) ProtoMessage() {}
+
+func (x *LogFiles) ProtoReflect() protoreflect.Message {
+	mi := &file_executor_protocol_protocol_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogFiles.ProtoReflect.Descriptor instead.
+func (*LogFiles) Descriptor() ([]byte, []int) {
+	return file_executor_protocol_protocol_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LogFiles) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
 var File_executor_protocol_protocol_proto protoreflect.FileDescriptor
 
 const file_executor_protocol_protocol_proto_rawDesc = "" +
@@ -430,11 +496,18 @@ const file_executor_protocol_protocol_proto_rawDesc = "" +
 	"\x10ExecutorSettings\x120\n" +
 	"\x14idle_timeout_seconds\x18\x01 \x01(\rR\x12idleTimeoutSeconds\x12\"\n" +
 	"\rlog_max_bytes\x18\x02 \x01(\x04R\vlogMaxBytes\x12\"\n" +
-	"\rlog_max_files\x18\x03 \x01(\rR\vlogMaxFiles\"y\n" +
+	"\rlog_max_files\x18\x03 \x01(\rR\vlogMaxFiles\"\xb1\x02\n" +
 	"\tPodStatus\x128\n" +
 	"\aversion\x18\x01 \x01(\v2\x1e.kubemesos.executor.v1.VersionR\aversion\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\fR\x06status\x12\x1a\n" +
-	"\bsequence\x18\x03 \x01(\x04R\bsequenceB2Z0github.com/kubemesos/kubemesos/executor/protocolb\x06proto3"
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\x12\x1c\n" +
+	"\tdirectory\x18\x04 \x01(\tR\tdirectory\x12>\n" +
+	"\x04logs\x18\x05 \x03(\v2*.kubemesos.executor.v1.PodStatus.LogsEntryR\x04logs\x1aX\n" +
+	"\tLogsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.kubemesos.executor.v1.LogFilesR\x05value:\x028\x01\" \n" +
+	"\bLogFiles\x12\x14\n" +
+	"\x05paths\x18\x01 \x03(\tR\x05pathsB2Z0github.com/kubemesos/kubemesos/executor/protocolb\x06proto3"
 
 var (
 	file_executor_protocol_protocol_proto_rawDescOnce sync.Once
@@ -448,37 +521,41 @@ func file_executor_protocol_protocol_proto_rawDescGZIP() []byte {
 	return file_executor_protocol_protocol_proto_rawDescData
 }
 
-var file_executor_protocol_protocol_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_executor_protocol_protocol_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_executor_protocol_protocol_proto_goTypes = []any{
 	(*Version)(nil),          // 0: kubemesos.executor.v1.Version
 	(*PodTask)(nil),          // 1: kubemesos.executor.v1.PodTask
 	(*Content)(nil),          // 2: kubemesos.executor.v1.Content
 	(*ExecutorSettings)(nil), // 3: kubemesos.executor.v1.ExecutorSettings
 	(*PodStatus)(nil),        // 4: kubemesos.executor.v1.PodStatus
-	nil,                      // 5: kubemesos.executor.v1.PodTask.ConfigMapsEntry
-	nil,                      // 6: kubemesos.executor.v1.PodTask.SecretsEntry
-	nil,                      // 7: kubemesos.executor.v1.PodTask.FieldsEntry
-	nil,                      // 8: kubemesos.executor.v1.PodTask.ServiceAccountTokensEntry
-	nil,                      // 9: kubemesos.executor.v1.PodTask.HostPortsEntry
-	nil,                      // 10: kubemesos.executor.v1.Content.DataEntry
+	(*LogFiles)(nil),         // 5: kubemesos.executor.v1.LogFiles
+	nil,                      // 6: kubemesos.executor.v1.PodTask.ConfigMapsEntry
+	nil,                      // 7: kubemesos.executor.v1.PodTask.SecretsEntry
+	nil,                      // 8: kubemesos.executor.v1.PodTask.FieldsEntry
+	nil,                      // 9: kubemesos.executor.v1.PodTask.ServiceAccountTokensEntry
+	nil,                      // 10: kubemesos.executor.v1.PodTask.HostPortsEntry
+	nil,                      // 11: kubemesos.executor.v1.Content.DataEntry
+	nil,                      // 12: kubemesos.executor.v1.PodStatus.LogsEntry
 }
 var file_executor_protocol_protocol_proto_depIdxs = []int32{
 	0,  // 0: kubemesos.executor.v1.PodTask.version:type_name -> kubemesos.executor.v1.Version
-	5,  // 1: kubemesos.executor.v1.PodTask.config_maps:type_name -> kubemesos.executor.v1.PodTask.ConfigMapsEntry
-	6,  // 2: kubemesos.executor.v1.PodTask.secrets:type_name -> kubemesos.executor.v1.PodTask.SecretsEntry
-	7,  // 3: kubemesos.executor.v1.PodTask.fields:type_name -> kubemesos.executor.v1.PodTask.FieldsEntry
-	8,  // 4: kubemesos.executor.v1.PodTask.service_account_tokens:type_name -> kubemesos.executor.v1.PodTask.ServiceAccountTokensEntry
-	9,  // 5: kubemesos.executor.v1.PodTask.host_ports:type_name -> kubemesos.executor.v1.PodTask.HostPortsEntry
+	6,  // 1: kubemesos.executor.v1.PodTask.config_maps:type_name -> kubemesos.executor.v1.PodTask.ConfigMapsEntry
+	7,  // 2: kubemesos.executor.v1.PodTask.secrets:type_name -> kubemesos.executor.v1.PodTask.SecretsEntry
+	8,  // 3: kubemesos.executor.v1.PodTask.fields:type_name -> kubemesos.executor.v1.PodTask.FieldsEntry
+	9,  // 4: kubemesos.executor.v1.PodTask.service_account_tokens:type_name -> kubemesos.executor.v1.PodTask.ServiceAccountTokensEntry
+	10, // 5: kubemesos.executor.v1.PodTask.host_ports:type_name -> kubemesos.executor.v1.PodTask.HostPortsEntry
 	3,  // 6: kubemesos.executor.v1.PodTask.settings:type_name -> kubemesos.executor.v1.ExecutorSettings
-	10, // 7: kubemesos.executor.v1.Content.data:type_name -> kubemesos.executor.v1.Content.DataEntry
+	11, // 7: kubemesos.executor.v1.Content.data:type_name -> kubemesos.executor.v1.Content.DataEntry
 	0,  // 8: kubemesos.executor.v1.PodStatus.version:type_name -> kubemesos.executor.v1.Version
-	2,  // 9: kubemesos.executor.v1.PodTask.ConfigMapsEntry.value:type_name -> kubemesos.executor.v1.Content
-	2,  // 10: kubemesos.executor.v1.PodTask.SecretsEntry.value:type_name -> kubemesos.executor.v1.Content
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 9: kubemesos.executor.v1.PodStatus.logs:type_name -> kubemesos.executor.v1.PodStatus.LogsEntry
+	2,  // 10: kubemesos.executor.v1.PodTask.ConfigMapsEntry.value:type_name -> kubemesos.executor.v1.Content
+	2,  // 11: kubemesos.executor.v1.PodTask.SecretsEntry.value:type_name -> kubemesos.executor.v1.Content
+	5,  // 12: kubemesos.executor.v1.PodStatus.LogsEntry.value:type_name -> kubemesos.executor.v1.LogFiles
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_executor_protocol_protocol_proto_init() }
@@ -492,7 +569,7 @@ func file_executor_protocol_protocol_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_executor_protocol_protocol_proto_rawDesc), len(file_executor_protocol_protocol_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -47,15 +47,19 @@ func TestPodStatusRoundTrip(t *testing.T) {
 		Name: "main", RestartCount: 2, Ready: true,
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}},
 	}}}
-	data, err := EncodePodStatus(in, 7)
+	data, err := EncodePodStatus(in, &PodStatus{Sequence: 7, Directory: "/sandbox/pods/x",
+		Logs: map[string]*LogFiles{"main": {Paths: []string{"logs/main/0.log"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, seq, err := DecodePodStatus(data)
+	m, out, err := DecodePodStatus(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seq != 7 || out.Phase != corev1.PodRunning || out.ContainerStatuses[0].State.Terminated.Reason != "OOMKilled" || out.ContainerStatuses[0].RestartCount != 2 {
+	if m.Directory != "/sandbox/pods/x" || m.Logs["main"].Paths[0] != "logs/main/0.log" {
+		t.Errorf("directory and logs did not survive the round trip: %v", m)
+	}
+	if seq := m.Sequence; seq != 7 || out.Phase != corev1.PodRunning || out.ContainerStatuses[0].State.Terminated.Reason != "OOMKilled" || out.ContainerStatuses[0].RestartCount != 2 {
 		t.Errorf("status did not survive the round trip: seq=%d %+v", seq, out)
 	}
 }
@@ -124,10 +128,10 @@ func FuzzDecodePodTask(f *testing.F) {
 }
 
 func FuzzDecodePodStatus(f *testing.F) {
-	good, _ := EncodePodStatus(&corev1.PodStatus{Phase: corev1.PodPending}, 1)
+	good, _ := EncodePodStatus(&corev1.PodStatus{Phase: corev1.PodPending}, &PodStatus{Sequence: 1})
 	f.Add(good)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		status, _, err := DecodePodStatus(data)
+		_, status, err := DecodePodStatus(data)
 		if err == nil && status == nil {
 			t.Fatal("no error and no status")
 		}
