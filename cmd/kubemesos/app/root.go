@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
@@ -32,7 +33,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		version.NewCommand(),
 		master.NewCommand(ctx),
 		agent.NewCommand(ctx),
-		up.NewCommand(ctx),
+		up.NewCommand(ctx, framework.UpComponent()),
+		framework.NewCommand(ctx),
 		kubectl.NewCommand(up.DefaultDataDir),
 	)
 	return root
