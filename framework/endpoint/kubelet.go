@@ -91,6 +91,8 @@ func (s *Server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
+	s.logStreams.Add(1)
+	defer s.logStreams.Add(-1)
 	if err := s.copyLog(ctx, w, flusher.Flush, req, f, start); err != nil && !errors.Is(err, context.Canceled) {
 		// The answer has begun: all that is left is to end it early.
 		log.Warn("container log ended early", "agent", f.agentURL, "path", f.path, "error", strings.TrimSpace(err.Error()))

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Server struct {
 	log  *slog.Logger
 	cert tls.Certificate
 	srv  *http.Server
+	// logStreams counts the container logs being answered.
+	logStreams atomic.Int64
 
 	mu       sync.Mutex
 	ln       net.Listener

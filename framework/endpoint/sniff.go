@@ -2,8 +2,8 @@ package endpoint
 
 import (
 	"bufio"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 	"time"
