@@ -24,6 +24,7 @@ var unsupported = map[string]string{
 func (s *Server) kubeletAPI() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.serveContainerLogs)
+	mux.HandleFunc("GET /containerLogs/", serveIncompleteLogPath)
 	for prefix, verb := range unsupported {
 		msg := fmt.Sprintf("kubemesos: %s is not supported by the process runtime", verb)
 		mux.HandleFunc(prefix, func(w http.ResponseWriter, _ *http.Request) {
@@ -48,16 +49,24 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 	})
 }
 
+// serveIncompleteLogPath answers a /containerLogs path that lacks a part
+// as the kubelet does (ServeMux has already cleaned away empty segments).
+func serveIncompleteLogPath(w http.ResponseWriter, r *http.Request) {
+	parts := append(strings.Split(strings.TrimPrefix(r.URL.Path, "/containerLogs/"), "/"), "", "")
+	switch {
+	case parts[1] == "":
+		http.Error(w, `{"message": "Missing podID."}`, http.StatusBadRequest)
+	case parts[2] == "":
+		http.Error(w, `{"message": "Missing container name."}`, http.StatusBadRequest)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
 // serveContainerLogs is GET /containerLogs/{namespace}/{pod}/{container}
 // with the query of v1.PodLogOptions, answered as the kubelet does.
 func (s *Server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 	req := logRequest{namespace: r.PathValue("namespace"), pod: r.PathValue("pod"), container: r.PathValue("container")}
-	for _, p := range []struct{ name, value string }{{"podID", req.pod}, {"container name", req.container}, {"podNamespace", req.namespace}} {
-		if p.value == "" {
-			http.Error(w, fmt.Sprintf(`{"message": "Missing %s."}`, p.name), http.StatusBadRequest)
-			return
-		}
-	}
 	opts, err := parseLogOptions(r.URL.Query())
 	if err != nil {
 		http.Error(w, "Invalid request: "+err.Error(), http.StatusUnprocessableEntity)

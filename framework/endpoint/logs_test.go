@@ -86,6 +86,9 @@ func TestContainerLogs(t *testing.T) {
 		{"stream with tailLines", "ns/pod/main", "stream=Stderr&tailLines=1", 422, "Invalid request: `tailLines` and specific `stream` are mutually exclusive for now\n"},
 		{"unknown stream", "ns/pod/main", "stream=Stdin", 422, ""},
 
+		{"no pod", "ns/", "", 400, `{"message": "Missing podID."}` + "\n"},
+		{"no container", "ns/pod/", "", 400, `{"message": "Missing container name."}` + "\n"},
+		{"too deep", "ns/pod/main/more", "", 404, "404 page not found\n"},
 		{"unknown pod", "ns/nope/main", "", 404, "pod \"nope\" does not exist or has no container \"main\": not found\n"},
 		{"no previous run", "ns/pod/nolog", "previous=true", 404, "previous terminated container \"nolog\" in pod \"pod\" not found: not found\n"},
 		{"log not on the agent", "ns/pod/nolog", "", 404, "log file " + agent.path(t, "never-written.log") + " not found on agent " + agent.url + ": not found\n"},

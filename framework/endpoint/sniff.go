@@ -27,6 +27,9 @@ type sniffListener struct {
 	conns     chan net.Conn
 	done      chan struct{}
 	closeOnce sync.Once
+
+	mu       sync.Mutex
+	sniffing map[net.Conn]struct{} // closed by Close
 }
 
 // newSniffListener starts sniffing the connections of ln.
@@ -37,6 +40,7 @@ func newSniffListener(ln net.Listener, tlsConfig *tls.Config, timeout time.Durat
 		timeout:   timeout,
 		conns:     make(chan net.Conn),
 		done:      make(chan struct{}),
+		sniffing:  map[net.Conn]struct{}{},
 	}
 	go l.acceptLoop()
 	return l
@@ -69,6 +73,11 @@ func (l *sniffListener) acceptLoop() {
 // sniff reads the first byte of c and hands c to Accept, dropping a
 // connection that sends nothing before the timeout or closes first.
 func (l *sniffListener) sniff(c net.Conn) {
+	if !l.track(c) {
+		_ = c.Close()
+		return
+	}
+	defer l.untrack(c)
 	if err := c.SetReadDeadline(time.Now().Add(l.timeout)); err != nil {
 		_ = c.Close()
 		return
@@ -94,6 +103,23 @@ func (l *sniffListener) sniff(c net.Conn) {
 	}
 }
 
+// track records c as being sniffed; false once the listener is closed.
+func (l *sniffListener) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sniffing == nil {
+		return false
+	}
+	l.sniffing[c] = struct{}{}
+	return true
+}
+
+func (l *sniffListener) untrack(c net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.sniffing, c)
+}
+
 // Accept returns the next sniffed connection.
 func (l *sniffListener) Accept() (net.Conn, error) {
 	select {
@@ -108,6 +134,12 @@ func (l *sniffListener) Accept() (net.Conn, error) {
 func (l *sniffListener) Close() error {
 	err := l.Listener.Close()
 	l.closeOnce.Do(func() { close(l.done) })
+	l.mu.Lock()
+	for c := range l.sniffing {
+		_ = c.Close()
+	}
+	l.sniffing = nil
+	l.mu.Unlock()
 	return err
 }
 

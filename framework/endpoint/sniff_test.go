@@ -18,7 +18,7 @@ func TestSniffListenerSplitsPlainAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := newSniffListener(raw, &tls.Config{Certificates: []tls.Certificate{serverCert}}, 5*time.Second)
+	ln := newSniffListener(raw, &tls.Config{Certificates: []tls.Certificate{serverCert}}, time.Hour)
 	defer ln.Close()
 
 	// A silent connection does not hold up the ones behind it.
@@ -100,6 +100,13 @@ func TestSniffListenerSplitsPlainAndTLS(t *testing.T) {
 	}
 	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Accept after Close: %v, want net.ErrClosed", err)
+	}
+	// Close also closed the connection still being sniffed (its timeout is an hour).
+	if err := silent.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := silent.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("silent connection after Close: read %v, want EOF", err)
 	}
 }
 
