@@ -30,7 +30,9 @@ const (
 // answers 404 with the error's text.
 var ErrNotFound = errors.New("not found")
 
-// LogLocator finds a container's log on its agent.
+// LogLocator finds a container's log on its agent. A followed log asks it
+// again at every poll (to notice a restart), so it should answer from
+// memory.
 type LogLocator interface {
 	// LogFile returns the agent's base URL (e.g. http://127.0.0.1:5051) and the absolute path of the
 	// container's log file (previous=true: the one of the previous run), or an error wrapping ErrNotFound.

@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// maxLineBytes bounds what is held back waiting for the end of a line: a
+// longer run of bytes without a newline (never written by a CRI log writer,
+// which cuts long lines into partial records) is written as it is.
+const maxLineBytes = 1 << 20
+
 // logRequest is one /containerLogs request.
 type logRequest struct {
 	namespace, pod, container string
@@ -62,7 +67,7 @@ func (s *Server) copyLog(ctx context.Context, w io.Writer, flush func(), req log
 				return true, nil
 			}
 			i := bytes.IndexByte(pending, '\n')
-			if i < 0 && !final {
+			if i < 0 && !final && len(pending) < maxLineBytes {
 				return false, nil
 			}
 			line := pending
