@@ -289,3 +289,24 @@ func TestFollowEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowLongLineWithoutNewline: bytes without a newline (not CRI) are
+// not held back without end while following.
+func TestFollowLongLineWithoutNewline(t *testing.T) {
+	agent := startAgent(t)
+	path := agent.path(t, "raw.log")
+	long := strings.Repeat("x", maxLineBytes+maxLineBytes/2)
+	appendFile(t, path, long)
+	locator := newTestLocator()
+	locator.set("ns", "pod", "raw", located{agentURL: agent.url, current: path})
+	s := startServer(t, Config{Logs: locator, PollInterval: 5 * time.Millisecond})
+	f := follow(t, s, "ns/pod/raw", "")
+	// A safety net, not a timing: held-back bytes would block the read forever.
+	defer time.AfterFunc(time.Minute, f.cancel).Stop()
+	got := make([]byte, maxLineBytes)
+	if _, err := io.ReadFull(f.r, got); err != nil || string(got) != long[:maxLineBytes] {
+		t.Fatalf("read %d bytes, %v", len(got), err)
+	}
+	f.cancel()
+	awaitNoStreams(t, s)
+}
