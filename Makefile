@@ -60,6 +60,10 @@ bench-mesos-sim: $(BENCHSTAT) ## mesos-sim's benchmarks of docs/benchmarks.md, m
 	$(GO) test -run '^$$' -bench 'CommandLaunch' -benchtime 1x -count 5 -timeout 30m ./mesos-sim/local/ | tee -a bin/bench-mesos-sim.txt
 	$(BENCHSTAT) bin/bench-mesos-sim.txt
 
+.PHONY: bench-e2e
+bench-e2e: build ## kubemesos against stock Kubernetes (issue 8): prints the table, writes docs/benchmarks.md (takes long; BENCH_E2E_ARGS adds flags)
+	./$(BIN) bench --cpuprofile bin/bench-e2e-profiles --log-dir bin/bench-e2e-logs $(BENCH_E2E_ARGS)
+
 $(BENCHSTAT):
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 

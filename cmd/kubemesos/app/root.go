@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench/modea"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
@@ -36,6 +38,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		up.NewCommand(ctx, framework.UpComponent()),
 		framework.NewCommand(ctx),
 		kubectl.NewCommand(up.DefaultDataDir),
+		bench.NewCommand(ctx, modea.Start),
 	)
 	return root
 }

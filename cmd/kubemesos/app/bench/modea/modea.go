@@ -1,0 +1,32 @@
+// Package modea starts mode A of `kubemesos bench`: the kubemesos framework
+// and its kube-scheduler, as `kubemesos framework` runs them. It is the
+// one place where the benchmark meets the framework, handed to
+// bench.NewCommand by the command tree.
+package modea
+
+import (
+	"context"
+
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
+)
+
+// Start starts the framework with its defaults, against env's Mesos master
+// and cluster, its endpoint on a free loopback port.
+func Start(ctx context.Context, env bench.FrameworkEnv) (bench.Framework, error) {
+	o := framework.NewOptions()
+	o.MesosMaster = env.MesosURL
+	o.SchedulerName = env.SchedulerName
+	o.Listen = "127.0.0.1:0"
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := framework.Start(ctx, o, framework.Env{
+		Kubeconfig: env.Kubeconfig, RESTConfig: env.RESTConfig, Dir: env.Dir,
+		ExecutorCommand: env.ExecutorCommand, Logger: env.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
