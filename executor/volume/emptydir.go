@@ -49,7 +49,14 @@ func (s *Set) prepareDir(vol *volume, inMemory bool, size int64, perm os.FileMod
 			s.mounted = append(s.mounted, vol.path)
 		}
 	}
-	// Set the mode after mounting (a fresh tmpfs root is 1777) and
-	// regardless of the umask.
-	return os.Chmod(vol.path, perm)
+	// Set the mode after mounting and regardless of the umask, keeping the
+	// setgid bit an fsGroup gave an existing volume.
+	info, err := os.Stat(vol.path)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm() == perm {
+		return nil
+	}
+	return os.Chmod(vol.path, perm|info.Mode()&os.ModeSetgid)
 }

@@ -146,7 +146,13 @@ func (files payload) addProjected(pod *corev1.Pod, task *protocol.PodTask, volum
 				err = fmt.Errorf("the task carries no service account token %s", key)
 				break
 			}
-			files[source.ServiceAccountToken.Path] = file{data: token, mode: mode}
+			// As a kubelet: with an fsGroup the token is 0600, and the
+			// fsGroup ownership makes it 0640.
+			tokenMode := mode
+			if fsGroupOf(pod) != nil {
+				tokenMode = 0o600
+			}
+			files[source.ServiceAccountToken.Path] = file{data: token, mode: tokenMode}
 		case source.ClusterTrustBundle != nil:
 			err = fmt.Errorf("projected source clusterTrustBundle is unsupported by the kubemesos process runtime")
 		case source.PodCertificate != nil:

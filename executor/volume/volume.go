@@ -97,7 +97,10 @@ func (s *Set) materialize(pod *corev1.Pod, task *protocol.PodTask, v *corev1.Vol
 	src := &v.VolumeSource
 	switch {
 	case src.EmptyDir != nil:
-		return vol, s.emptyDir(vol, src.EmptyDir)
+		if err := s.emptyDir(vol, src.EmptyDir); err != nil {
+			return nil, err
+		}
+		return vol, applyFSGroup(pod, path, false)
 	case src.HostPath != nil:
 		vol.path = filepath.Clean(src.HostPath.Path)
 		return vol, checkHostPath(src.HostPath)
@@ -113,7 +116,10 @@ func (s *Set) materialize(pod *corev1.Pod, task *protocol.PodTask, v *corev1.Vol
 		if err := s.prepareDir(vol, inMemory, 0, 0o755); err != nil {
 			return nil, err
 		}
-		return vol, writeAtomic(path, files)
+		if err := writeAtomic(path, files); err != nil {
+			return nil, err
+		}
+		return vol, applyFSGroup(pod, path, true)
 	}
 	return nil, fmt.Errorf("type %s is not supported by the kubemesos process runtime", typeName(src))
 }
