@@ -266,7 +266,9 @@ func (r *Running) Stop() error {
 
 // lateFramework serves the framework's logs and metrics to the endpoint
 // once the framework exists.
-type lateFramework struct{ fw atomic.Pointer[framework.Framework] }
+type lateFramework struct {
+	fw atomic.Pointer[framework.Framework]
+}
 
 func (l *lateFramework) LogFile(namespace, pod, container string, previous bool) (string, string, error) {
 	fw := l.fw.Load()
