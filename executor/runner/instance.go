@@ -89,9 +89,7 @@ func (p *Pod) checkNamespace(spec *corev1.Container) error {
 func (inst *instance) start() (*container.Process, error) {
 	c := inst.c
 	p := c.pod
-	c.pod.mu.Lock()
-	restarts := c.restarts
-	c.pod.mu.Unlock()
+	restarts := c.instanceNumber()
 	logDir := filepath.Join(p.cfg.Dir, "logs", c.spec.Name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)

@@ -151,9 +151,26 @@ func (p *Pod) kill(grace time.Duration, reason, message string) {
 		grace = p.podGrace()
 	}
 	p.killAt = p.clock.Now().Add(grace)
-	p.failReason, p.failMessage = reason, message
+	if !p.completed() {
+		p.failReason, p.failMessage = reason, message
+	}
 	close(p.killed)
 	p.changed()
+}
+
+// completed reports whether the pod has nothing left to do: it is
+// initialized and every regular container exited 0 under a policy that does
+// not restart it. The caller holds p.mu.
+func (p *Pod) completed() bool {
+	if !p.initialized || p.cfg.Pod.Spec.RestartPolicy == corev1.RestartPolicyAlways || p.cfg.Pod.Spec.RestartPolicy == "" {
+		return false
+	}
+	for _, c := range p.containers {
+		if !c.init && (c.state.Terminated == nil || c.state.Terminated.ExitCode != 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Pod) isKilled() bool {
@@ -195,10 +212,10 @@ func (p *Pod) finish() {
 	p.changed()
 }
 
-// finalPhase decides how the pod ended, as a kubelet would: Succeeded when
-// every regular container exited 0 (even if a later kill found nothing left
-// to stop), Failed otherwise with a reason for a deadline, a kill or a
-// container that could not be created, and a message.
+// finalPhase decides how the pod ended: Failed with a reason and message
+// after a deadline, a kill of a pod that had not completed, or a container
+// that could not be created; otherwise Succeeded when every regular
+// container exited 0, and Failed naming the container that did not.
 func (p *Pod) finalPhase() (corev1.PodPhase, string, string) {
 	succeeded := p.initialized
 	var failed *ctr
@@ -215,10 +232,10 @@ func (p *Pod) finalPhase() (corev1.PodPhase, string, string) {
 		}
 	}
 	switch {
-	case succeeded && p.failReason != ReasonDeadlineExceeded:
-		return corev1.PodSucceeded, "", ""
 	case p.failReason != "":
 		return corev1.PodFailed, p.failReason, p.failMessage
+	case succeeded:
+		return corev1.PodSucceeded, "", ""
 	case failed != nil && failed.state.Terminated != nil:
 		t := failed.state.Terminated
 		return corev1.PodFailed, "", fmt.Sprintf("container %s failed: %s (exit code %d)", failed.spec.Name, t.Reason, t.ExitCode)
