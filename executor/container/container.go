@@ -86,7 +86,7 @@ func Start(spec Spec) (*Process, error) {
 		useInit = false // cgroup v1 without Self: the limit is not applied
 	}
 	var cmd *exec.Cmd
-	var initStatus *os.File
+	var initStatus, initStatusW *os.File
 	if useInit {
 		is := initSpec{Mounts: spec.Mounts, WorkingDir: spec.WorkingDir, Dir: spec.Dir}
 		if spec.Cgroup != nil && !spec.Cgroup.V2() {
@@ -102,8 +102,7 @@ func Start(spec Spec) (*Process, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer w.Close()
-		initStatus = r
+		initStatus, initStatusW = r, w
 		cmd.ExtraFiles = []*os.File{w}
 	} else {
 		path, err := lookPath(spec.Argv[0], spec.Env)
@@ -136,6 +135,9 @@ func Start(spec Spec) (*Process, error) {
 	}
 	err := cmd.Start()
 	p.closeWriteEnds()
+	if initStatusW != nil {
+		initStatusW.Close()
+	}
 	if err != nil {
 		p.closePipes()
 		if initStatus != nil {

@@ -122,7 +122,6 @@ type Pod struct {
 	startTime    metav1.Time
 	sandboxReady bool
 	initialized  bool
-	killGrace    time.Duration
 	killAt       time.Time
 	failReason   string
 	failMessage  string
@@ -219,9 +218,8 @@ func ContainerInit(args []string) error { return container.Init(args) }
 // and returns nil: containers then run without limits. Call it once.
 func DetectCgroups(root string, log *slog.Logger) *cgroup.Controller {
 	c, err := cgroup.Detect(root)
-	if err != nil {
+	if err != nil && log != nil {
 		log.Warn("container resource limits are not enforced", "err", err)
-		return nil
 	}
 	return c
 }
