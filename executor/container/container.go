@@ -44,7 +44,8 @@ type Spec struct {
 	// Self is the kubemesos binary, run as `Self executor container-init`
 	// to set up the namespace and the cgroup before the command's exec.
 	Self string
-	// Cgroup, if not nil, is the memory cgroup the process starts in.
+	// Cgroup, if not nil, is the cgroup the process starts in (in v1,
+	// container-init joins it, so Self is needed).
 	Cgroup *cgroup.Group
 	// Log receives stdout and stderr as CRI lines. With Log nil, Stdout
 	// and Stderr (or /dev/null) are used as given.
@@ -90,7 +91,7 @@ func Start(spec Spec) (*Process, error) {
 	if useInit {
 		is := initSpec{Mounts: spec.Mounts, WorkingDir: spec.WorkingDir, Dir: spec.Dir}
 		if spec.Cgroup != nil && !spec.Cgroup.V2() {
-			is.CgroupProcs = spec.Cgroup.ProcsFile()
+			is.CgroupProcs = spec.Cgroup.ProcsFiles()
 		}
 		encoded, err := json.Marshal(is)
 		if err != nil {

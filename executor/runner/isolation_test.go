@@ -104,3 +104,19 @@ func TestNoGoroutinesLeft(t *testing.T) {
 	h.waitDone()
 	goroutinesSettle(t, before)
 }
+
+func TestCPULimit(t *testing.T) {
+	cg := DetectCgroups("", nil)
+	if cg == nil || !cg.CPU() || cg.Version() != "v1" {
+		t.Skip("no writable cgroup v1 cpu controller")
+	}
+	c := shell("main", `cg=$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' /proc/self/cgroup | head -1 | cut -d: -f3); cat /sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us`)
+	c.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+	h := startPod(t, podOf(corev1.RestartPolicyNever, c), func(cfg *Config) { cfg.Cgroups = cg })
+	if s := h.waitDone(); s.Phase != corev1.PodSucceeded {
+		t.Fatalf("%s", h.describe(s))
+	}
+	if got := h.logText("main", 0); got != "25000" {
+		t.Errorf("quota %q", got)
+	}
+}
