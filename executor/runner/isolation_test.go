@@ -17,8 +17,10 @@ import (
 // fakeVolumes mounts the same list for every container.
 type fakeVolumes struct{ mounts []volume.Mount }
 
-func (v fakeVolumes) Mounts(*corev1.Container, []string) ([]volume.Mount, error) { return v.mounts, nil }
-func (v fakeVolumes) Close() error                                                 { return nil }
+func (v fakeVolumes) Mounts(*corev1.Container, []string) ([]volume.Mount, error) {
+	return v.mounts, nil
+}
+func (v fakeVolumes) Close() error { return nil }
 
 func TestVolumesAppearAtTheirMountPath(t *testing.T) {
 	if !container.CanNamespace("self") {
