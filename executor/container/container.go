@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -83,8 +84,11 @@ func Start(spec Spec) (*Process, error) {
 		return nil, fmt.Errorf("%w, which only an executor running as root on Linux can make (mount %s at %s)",
 			ErrNoNamespace, spec.Mounts[0].Source, spec.Mounts[0].Target)
 	}
-	if useInit && spec.Self == "" {
-		useInit = false // cgroup v1 without Self: the limit is not applied
+	// cgroup v1 without Self: the process joins its group just after its
+	// start (a fork in its first instants escapes the limit).
+	lateJoin := useInit && spec.Self == ""
+	if lateJoin {
+		useInit = false
 	}
 	var cmd *exec.Cmd
 	var initStatus, initStatusW *os.File
@@ -148,6 +152,15 @@ func Start(spec Spec) (*Process, error) {
 	}
 	if spec.Log != nil {
 		p.copyLogs(spec.Log)
+	}
+	if lateJoin {
+		for _, procs := range spec.Cgroup.ProcsFiles() {
+			if err := os.WriteFile(procs, []byte(strconv.Itoa(p.Pid())), 0); err != nil {
+				p.Kill()
+				_, _ = p.Wait()
+				return nil, fmt.Errorf("join cgroup: %w", err)
+			}
+		}
 	}
 	if initStatus != nil {
 		// container-init writes why it failed, or nothing: the pipe closes

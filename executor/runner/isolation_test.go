@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -120,5 +122,29 @@ func TestCPULimit(t *testing.T) {
 	}
 	if got := h.logText("main", 0); got != "25000" {
 		t.Errorf("quota %q", got)
+	}
+}
+
+func TestVolumeErrorFailsStart(t *testing.T) {
+	pod := podOf(corev1.RestartPolicyNever, shell("main", "exit 0"))
+	pod.Spec.Volumes = []corev1.Volume{{Name: "cm"}}
+	_, err := Start(Config{Pod: pod, Dir: t.TempDir(), Volumes: func(*corev1.Pod, *protocol.PodTask, string) (Volumes, error) {
+		return nil, errors.New(`configmap "cm" not found`)
+	}})
+	if err == nil || !strings.Contains(err.Error(), `configmap "cm" not found`) {
+		t.Errorf("Start: %v", err)
+	}
+}
+
+func TestMemoryLimitWithoutSelf(t *testing.T) {
+	cg := DetectCgroups("", nil)
+	if cg == nil {
+		t.Skip("no writable memory cgroup")
+	}
+	c := shell("main", "exec tail /dev/zero")
+	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}
+	h := startPod(t, podOf(corev1.RestartPolicyNever, c), func(cfg *Config) { cfg.Cgroups, cfg.Self = cg, "" })
+	if term := containerStatus(h.waitDone(), "main").State.Terminated; term == nil || term.Reason != "OOMKilled" {
+		t.Errorf("%s", h.describe(h.pod.Status()))
 	}
 }

@@ -14,8 +14,6 @@ const (
 	ReasonDeadlineExceeded = "DeadlineExceeded"
 	// ReasonKilled: Kill ended the pod before it completed.
 	ReasonKilled = "Killed"
-	// ReasonVolumeError: the pod's volumes could not be set up.
-	ReasonVolumeError = "FailedMount"
 )
 
 // run is the pod's life: the sandbox, init containers in order (sidecars
@@ -24,18 +22,6 @@ const (
 func (p *Pod) run() {
 	defer p.finish()
 	spec := &p.cfg.Pod.Spec
-	if len(spec.Volumes) > 0 {
-		vols, err := p.cfg.Volumes(p.cfg.Pod, p.cfg.Task, p.cfg.Dir)
-		if err != nil {
-			p.kill(0, ReasonVolumeError, err.Error())
-			return
-		}
-		p.vols = vols
-	}
-	p.mu.Lock()
-	p.sandboxReady = true
-	p.changed()
-	p.mu.Unlock()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
 		left := p.specSeconds(*d) - p.clock.Now().Sub(p.startTime.Time)
 		t := p.clock.AfterFunc(left, func() {

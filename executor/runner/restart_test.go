@@ -1,6 +1,10 @@
 package runner
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -60,6 +64,19 @@ func TestAlwaysRestartsWithCrashLoopBackOff(t *testing.T) {
 	// Killed while backing off: the pod fails, the container stays waiting.
 	if s.Phase != corev1.PodFailed || s.Reason != ReasonKilled {
 		t.Errorf("after kill: %s", h.describe(s))
+	}
+	// Only the logs of the last two instances are kept.
+	n := int(containerStatus(s, "main").RestartCount)
+	entries, err := os.ReadDir(filepath.Join(h.dir, "logs", "main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{strconv.Itoa(n-1) + ".log", strconv.Itoa(n) + ".log"}; !slices.Equal(names, want) {
+		t.Errorf("log files %v, want %v", names, want)
 	}
 }
 
@@ -174,5 +191,28 @@ func TestActiveDeadline(t *testing.T) {
 	s := h.waitDone()
 	if s.Phase != corev1.PodFailed || s.Reason != ReasonDeadlineExceeded || s.Message == "" {
 		t.Errorf("%s", h.describe(s))
+	}
+}
+
+func TestKillDuringInit(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	sidecar := shell("sidecar", "exec sleep 60")
+	sidecar.RestartPolicy = &always
+	pod := podOf(corev1.RestartPolicyAlways, shell("main", "exec sleep 60"))
+	pod.Spec.InitContainers = []corev1.Container{sidecar, shell("slow", "exec sleep 60")}
+	h := startPod(t, pod)
+	h.waitFor("slow init running", running("slow"))
+	h.pod.Kill(0)
+	s := h.waitDone()
+	if s.Phase != corev1.PodFailed || s.Reason != ReasonKilled || condition(s, corev1.PodInitialized) != "False" {
+		t.Errorf("%s", h.describe(s))
+	}
+	for _, name := range []string{"sidecar", "slow"} {
+		if term := containerStatus(s, name).State.Terminated; term == nil || term.Signal != 9 {
+			t.Errorf("%s not killed: %s", name, h.describe(s))
+		}
+	}
+	if w := containerStatus(s, "main").State.Waiting; w == nil || w.Reason != "PodInitializing" {
+		t.Errorf("main started: %s", h.describe(s))
 	}
 }

@@ -109,7 +109,7 @@ type Pod struct {
 	clock  clock.Clock
 	timing Timing
 	pub    *publisher
-	vols   Volumes // set by run before any container starts
+	vols   Volumes // nil for a pod without volumes
 
 	httpOnce sync.Once
 	http     *http.Client
@@ -120,7 +120,6 @@ type Pod struct {
 	mu           sync.Mutex
 	containers   []*ctr // init containers, then regular ones, in spec order
 	startTime    metav1.Time
-	sandboxReady bool
 	initialized  bool
 	killAt       time.Time
 	failReason   string
@@ -151,7 +150,11 @@ func Start(cfg Config) (*Pod, error) {
 	}
 	if cfg.Volumes == nil {
 		cfg.Volumes = func(pod *corev1.Pod, task *protocol.PodTask, dir string) (Volumes, error) {
-			return volume.Materialize(pod, task, dir)
+			set, err := volume.Materialize(pod, task, dir)
+			if err != nil {
+				return nil, err
+			}
+			return set, nil
 		}
 	}
 	if cfg.Task == nil {
@@ -166,7 +169,16 @@ func Start(cfg Config) (*Pod, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("runner: create the pod's directory: %w", err)
 	}
+	var vols Volumes
+	if len(cfg.Pod.Spec.Volumes) > 0 {
+		v, err := cfg.Volumes(cfg.Pod, cfg.Task, cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("volumes of pod %s/%s: %w", cfg.Pod.Namespace, cfg.Pod.Name, err)
+		}
+		vols = v
+	}
 	p := &Pod{
+		vols:       vols,
 		cfg:        cfg,
 		log:        cfg.Logger.With("pod", cfg.Pod.Namespace+"/"+cfg.Pod.Name),
 		clock:      cfg.Clock,
