@@ -117,16 +117,16 @@ type Pod struct {
 	killed chan struct{} // closed by Kill
 	done   chan struct{}
 
-	mu           sync.Mutex
-	containers   []*ctr // init containers, then regular ones, in spec order
-	startTime    metav1.Time
-	initialized  bool
-	killAt       time.Time
-	failReason   string
-	failMessage  string
-	phase        corev1.PodPhase // set once terminal
-	conditions   map[corev1.PodConditionType]corev1.PodCondition
-	status       *corev1.PodStatus
+	mu          sync.Mutex
+	containers  []*ctr // init containers, then regular ones, in spec order
+	startTime   metav1.Time
+	initialized bool
+	killAt      time.Time
+	failReason  string
+	failMessage string
+	phase       corev1.PodPhase // set once terminal
+	conditions  map[corev1.PodConditionType]corev1.PodCondition
+	status      *corev1.PodStatus
 }
 
 // Start prepares the pod (volumes, directories) and starts its containers in
