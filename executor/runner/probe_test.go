@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -134,5 +136,48 @@ func TestStartupProbeFailureRestarts(t *testing.T) {
 	// The probe's own grace of 0: SIGKILL at once.
 	if last == nil || !strings.Contains(last.Message, "startup probe failed") || last.Signal != 9 {
 		t.Errorf("after startup failure: %s", h.describe(s))
+	}
+}
+
+func TestProbeTimingFields(t *testing.T) {
+	var mu sync.Mutex
+	var requests []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		requests = append(requests, time.Now())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	c := shell("main", "exec sleep 60")
+	c.ReadinessProbe = probe(corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt(port)}}, 1)
+	c.ReadinessProbe.InitialDelaySeconds = 3 // 300 ms
+	c.ReadinessProbe.SuccessThreshold = 3
+	h := startPod(t, podOf(corev1.RestartPolicyAlways, c))
+	s := h.waitFor("ready", ready("main", true))
+	mu.Lock()
+	defer mu.Unlock()
+	startedAt := containerStatus(s, "main").State.Running.StartedAt.Time
+	if len(requests) < 3 {
+		t.Errorf("ready after %d successes, want 3", len(requests))
+	}
+	if first := requests[0].Sub(startedAt); first < 300*time.Millisecond {
+		t.Errorf("first probe %s after the start, before its initial delay", first)
+	}
+	for i := 1; i < len(requests); i++ {
+		if gap := requests[i].Sub(requests[i-1]); gap < 100*time.Millisecond {
+			t.Errorf("probes %s apart, less than their period", gap)
+		}
+	}
+}
+
+func TestProbeTimeout(t *testing.T) {
+	c := shell("main", "exec sleep 60")
+	c.LivenessProbe = probe(corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sleep", "60"}}}, 1)
+	c.LivenessProbe.TimeoutSeconds = 1
+	h := startPod(t, podOf(corev1.RestartPolicyAlways, c))
+	s := h.waitFor("restart", restarted("main", 1))
+	if last := containerStatus(s, "main").LastTerminationState.Terminated; last == nil || !strings.Contains(last.Message, "timed out") {
+		t.Errorf("%s", h.describe(s))
 	}
 }
