@@ -130,13 +130,23 @@ func (p *Pod) failIfFatal(c *ctr) {
 func (p *Pod) kill(grace time.Duration, reason, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.phase != "" || !p.killAt.IsZero() {
+	if p.phase != "" {
 		return
 	}
 	if grace < 0 {
 		grace = p.podGrace()
 	}
-	p.killAt = p.clock.Now().Add(grace)
+	at := p.clock.Now().Add(grace)
+	if !p.killAt.IsZero() {
+		// Already terminating: a shorter grace takes over, as a kubelet's.
+		if at.Before(p.killAt) {
+			p.killAt = at
+			close(p.regrace)
+			p.regrace = make(chan struct{})
+		}
+		return
+	}
+	p.killAt = at
 	if !p.completed() {
 		p.failReason, p.failMessage = reason, message
 	}
@@ -166,6 +176,17 @@ func (p *Pod) isKilled() bool {
 	default:
 		return false
 	}
+}
+
+// killDeadline is deadline, or the end of the pod's kill grace if that is
+// earlier, and a channel closed when a Kill shortens the grace.
+func (p *Pod) killDeadline(deadline time.Time) (time.Time, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.killAt.IsZero() && p.killAt.Before(deadline) {
+		return p.killAt, p.regrace
+	}
+	return deadline, p.regrace
 }
 
 // remainingGrace is what is left of a kill's grace period, or -1 (the

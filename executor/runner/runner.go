@@ -122,6 +122,7 @@ type Pod struct {
 	startTime   metav1.Time
 	initialized bool
 	killAt      time.Time
+	regrace     chan struct{} // closed and replaced when a Kill shortens killAt
 	failReason  string
 	failMessage string
 	phase       corev1.PodPhase // set once terminal
@@ -184,6 +185,7 @@ func Start(cfg Config) (*Pod, error) {
 		clock:      cfg.Clock,
 		timing:     cfg.Timing.withDefaults(),
 		killed:     make(chan struct{}),
+		regrace:    make(chan struct{}),
 		done:       make(chan struct{}),
 		conditions: map[corev1.PodConditionType]corev1.PodCondition{},
 	}
