@@ -53,8 +53,9 @@ func (r *instanceRun) supervise() (container.Exit, string) {
 		case err := <-hookDone:
 			hookDone = nil
 			if err != nil {
+				// As the kubelet's, the kill runs the preStop hook.
 				msg := fmt.Sprintf("PostStartHookError: %v", err)
-				return r.terminate(r.c.pod.podGrace(), false), msg
+				return r.terminate(r.c.pod.podGrace(), true), msg
 			}
 			r.startProbes()
 		case req := <-r.restart:

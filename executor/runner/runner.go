@@ -167,6 +167,14 @@ func Start(cfg Config) (*Pod, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.Self != "" {
+		// Processes start in the pod's directory: a relative path would not do.
+		self, err := filepath.Abs(cfg.Self)
+		if err != nil {
+			return nil, fmt.Errorf("runner: path of the executor's binary: %w", err)
+		}
+		cfg.Self = self
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("runner: create the pod's directory: %w", err)
 	}
