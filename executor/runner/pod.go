@@ -16,7 +16,7 @@ const (
 	ReasonKilled = "Killed"
 )
 
-// run is the pod's life: the sandbox, init containers in order (sidecars
+// run is the pod's life: init containers in order (sidecars
 // kept running), the regular containers, then termination in the
 // kubelet's order, and the final status.
 func (p *Pod) run() {

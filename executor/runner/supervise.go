@@ -116,6 +116,7 @@ func (c *ctr) supervise() {
 		if policy == corev1.RestartPolicyNever || (policy == corev1.RestartPolicyOnFailure && term.ExitCode == 0) {
 			return
 		}
+		c.pod.log.Debug("restarting container", "container", c.spec.Name, "exit_code", term.ExitCode, "reason", term.Reason, "message", term.Message)
 		if c.pod.clock.Now().Sub(began) >= c.pod.timing.BackOffReset {
 			crashes = 0
 		}
@@ -197,6 +198,7 @@ func (c *ctr) wait(d time.Duration) bool {
 func (c *ctr) runOnce() *corev1.ContainerStateTerminated {
 	inst, reason, err := c.prepare()
 	if err != nil {
+		c.pod.log.Info("container cannot be created", "container", c.spec.Name, "reason", reason, "err", err)
 		c.pod.mu.Lock()
 		c.countRestart()
 		c.fatal = true
