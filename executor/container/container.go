@@ -35,6 +35,8 @@ type Spec struct {
 	// Env is the process's whole environment ("KEY=value").
 	Env []string
 	// WorkingDir is the directory the process starts in; empty means Dir.
+	// container-init creates it if missing; a process started directly
+	// needs it to exist.
 	WorkingDir string
 	// Dir is the working directory when WorkingDir is empty (the pod's
 	// directory).
@@ -119,11 +121,18 @@ func Start(spec Spec) (*Process, error) {
 			cmd.Dir = spec.WorkingDir
 		}
 	}
+	closeInitStatus := func() {
+		if initStatus != nil {
+			initStatus.Close()
+			initStatusW.Close()
+		}
+	}
 	cmd.Env = spec.Env
 	cmd.SysProcAttr = sysProcAttr(useInit && len(spec.Mounts) > 0)
 	if spec.Cgroup != nil && spec.Cgroup.V2() {
 		f, _, err := spec.Cgroup.Open()
 		if err != nil {
+			closeInitStatus()
 			return nil, err
 		}
 		defer f.Close()
@@ -133,6 +142,7 @@ func Start(spec Spec) (*Process, error) {
 	p := &Process{cmd: cmd}
 	if spec.Log != nil {
 		if err := p.pipeTo(spec.Log); err != nil {
+			closeInitStatus()
 			return nil, err
 		}
 	} else {
@@ -140,15 +150,13 @@ func Start(spec Spec) (*Process, error) {
 	}
 	err := cmd.Start()
 	p.closeWriteEnds()
-	if initStatusW != nil {
-		initStatusW.Close()
-	}
 	if err != nil {
 		p.closePipes()
-		if initStatus != nil {
-			initStatus.Close()
-		}
+		closeInitStatus()
 		return nil, err
+	}
+	if initStatusW != nil {
+		initStatusW.Close() // the child has its copy
 	}
 	if spec.Log != nil {
 		p.copyLogs(spec.Log)
