@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -106,6 +107,43 @@ func TestGracePeriodEndsWithSIGKILLToTheGroup(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.waitGone(pid)
+		})
+	}
+}
+
+func TestPreStopSleepAndHTTPGet(t *testing.T) {
+	var called atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called.Store(true) }))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	for _, tc := range []struct {
+		name    string
+		handler corev1.LifecycleHandler
+		check   func(t *testing.T, killed time.Time, term *corev1.ContainerStateTerminated)
+	}{
+		{"sleep", corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 3}}, func(t *testing.T, killed time.Time, term *corev1.ContainerStateTerminated) {
+			if d := term.FinishedAt.Sub(killed); d < 300*time.Millisecond {
+				t.Errorf("stopped %s after Kill, before the 300 ms preStop sleep", d)
+			}
+		}},
+		{"httpGet", corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt(port)}}, func(t *testing.T, _ time.Time, _ *corev1.ContainerStateTerminated) {
+			if !called.Load() {
+				t.Error("preStop httpGet not called")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := shell("main", "exec sleep 60")
+			c.Lifecycle = &corev1.Lifecycle{PreStop: &tc.handler}
+			h := startPod(t, podOf(corev1.RestartPolicyAlways, c))
+			h.waitFor("running", ready("main", true))
+			killed := time.Now()
+			h.pod.Kill(10 * time.Second)
+			term := containerStatus(h.waitDone(), "main").State.Terminated
+			if term == nil || term.Signal != 15 {
+				t.Fatalf("%s", h.describe(h.pod.Status()))
+			}
+			tc.check(t, killed, term)
 		})
 	}
 }
