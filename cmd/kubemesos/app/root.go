@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executor"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
@@ -32,6 +33,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		version.NewCommand(),
 		master.NewCommand(ctx),
 		agent.NewCommand(ctx),
+		executor.NewCommand(ctx),
 		up.NewCommand(ctx),
 		kubectl.NewCommand(up.DefaultDataDir),
 	)
