@@ -1,4 +1,4 @@
-// Package memcg limits the memory of groups of processes with the kernel's
+// Package cgroup limits the memory of groups of processes with the kernel's
 // memory cgroup controller, cgroup v1 (a hierarchy mounted at
 // <root>/memory) or v2 (the unified hierarchy at <root>, with "memory" in
 // cgroup.controllers), and tells whether the OOM killer ended a process of
@@ -6,7 +6,7 @@
 // probe cgroup; a Group is one cgroup under a parent of the caller's
 // naming, directly below the hierarchy's root, as Mesos keeps its
 // containers under /sys/fs/cgroup/memory/mesos.
-package memcg
+package cgroup
 
 import (
 	"bufio"
@@ -114,6 +114,10 @@ type Group struct {
 
 // Dir is the cgroup's directory.
 func (g *Group) Dir() string { return g.dir }
+
+// V2 reports whether the group is in the unified (v2) hierarchy, where a
+// process can start in it (see Open); in v1 it joins through ProcsFile.
+func (g *Group) V2() bool { return g.v2 }
 
 // Limit is the group's memory limit in bytes.
 func (g *Group) Limit() int64 { return g.limit }
