@@ -16,7 +16,7 @@ import (
 )
 
 func TestPodLifecycleUpdates(t *testing.T) {
-	h := startHarness(t, Env{}, nil, nil)
+	h := startHarness(t, nil, nil, nil)
 	h.launch("t1", podTask(t, "web", nil), nil)
 
 	starting := h.nextUpdate()
@@ -24,7 +24,7 @@ func TestPodLifecycleUpdates(t *testing.T) {
 		t.Fatalf("first update %v", starting)
 	}
 	m, ps := decode(t, starting)
-	wantDir := filepath.Join(h.d.env.Sandbox, "pods", "default_web_uid-web")
+	wantDir := filepath.Join(h.sandbox, "pods", "default_web_uid-web")
 	if m.Sequence != 1 || m.Directory != wantDir || ps.Phase != corev1.PodPending || ps.HostIP != "127.0.0.1" {
 		t.Fatalf("STARTING data: seq %d dir %q phase %s hostIP %q, want 1 %q Pending 127.0.0.1", m.Sequence, m.Directory, ps.Phase, ps.HostIP, wantDir)
 	}
@@ -63,7 +63,7 @@ func TestPodLifecycleUpdates(t *testing.T) {
 }
 
 func TestPodFailureMessage(t *testing.T) {
-	h := startHarness(t, Env{}, nil, nil)
+	h := startHarness(t, nil, nil, nil)
 	h.launch("t1", podTask(t, "job", nil), nil)
 	h.nextUpdate()
 	pod := h.nextPod()
@@ -77,7 +77,7 @@ func TestPodFailureMessage(t *testing.T) {
 }
 
 func TestInvalidPayloads(t *testing.T) {
-	h := startHarness(t, Env{}, nil, nil)
+	h := startHarness(t, nil, nil, nil)
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -110,7 +110,7 @@ func TestInvalidPayloads(t *testing.T) {
 }
 
 func TestLaunchGroupRefused(t *testing.T) {
-	h := startHarness(t, Env{}, nil, nil)
+	h := startHarness(t, nil, nil, nil)
 	h.agent.push(&executor.Event{Type: executor.Event_LAUNCH_GROUP, LaunchGroup: &executor.Event_LaunchGroup{TaskGroup: mesos.TaskGroupInfo{
 		Tasks: []mesos.TaskInfo{{Name: "a", TaskID: mesos.TaskID{Value: "a"}}, {Name: "b", TaskID: mesos.TaskID{Value: "b"}}},
 	}}})
@@ -123,7 +123,7 @@ func TestLaunchGroupRefused(t *testing.T) {
 }
 
 func TestStartError(t *testing.T) {
-	h := startHarness(t, Env{}, nil, func(_ *fakeAgent, r *fakeRunner) { r.startErr = errors.New("volume cfg: configMap settings not found") })
+	h := startHarness(t, nil, nil, func(_ *fakeAgent, r *fakeRunner) { r.startErr = errors.New("volume cfg: configMap settings not found") })
 	h.launch("t1", podTask(t, "p", nil), nil)
 	h.nextUpdate()
 	st := h.nextUpdate()
@@ -150,7 +150,7 @@ func TestKillGracePeriod(t *testing.T) {
 		{"KILL's kill policy wins", sec(7), sec(2), 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := startHarness(t, Env{}, nil, nil)
+			h := startHarness(t, nil, nil, nil)
 			h.launch("t1", podTask(t, "p", nil), func(ti *mesos.TaskInfo) { ti.KillPolicy = tc.taskPolicy })
 			h.nextUpdate()
 			pod := h.nextPod()
@@ -168,8 +168,7 @@ func TestKillGracePeriod(t *testing.T) {
 }
 
 func TestShutdownKillsEveryPod(t *testing.T) {
-	h := startHarness(t, Env{}, nil, nil)
-	h.d.env.ShutdownGracePeriod = 5 * time.Second
+	h := startHarness(t, func(e *Env) { e.ShutdownGracePeriod = 5 * time.Second }, nil, nil)
 	var pods []*fakePod
 	for _, name := range []string{"a", "b"} {
 		h.launch(name, podTask(t, name, func(p *corev1.Pod, _ *protocol.PodTask) {
@@ -203,7 +202,7 @@ func TestShutdownKillsEveryPod(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
-	h := startHarness(t, Env{}, clk, nil)
+	h := startHarness(t, nil, clk, nil)
 	h.launch("t1", podTask(t, "p", func(_ *corev1.Pod, pt *protocol.PodTask) {
 		pt.Settings = &protocol.ExecutorSettings{IdleTimeoutSeconds: 60}
 	}), nil)
@@ -215,7 +214,7 @@ func TestIdleTimeout(t *testing.T) {
 	if st := h.nextUpdate(); st.GetState() != mesos.TASK_FINISHED {
 		t.Fatalf("update %v", st.GetState())
 	}
-	eventually(t, "the idle timer", func() bool { return h.d != nil && clk.Pending() > 0 })
+	eventually(t, "the idle timer", func() bool { return clk.Pending() > 0 })
 	clk.Step(59 * time.Second)
 	select {
 	case err := <-h.result:
@@ -240,8 +239,7 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestResubscribeWithCheckpoint(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
-	h := startHarness(t, Env{}, clk, nil)
-	h.d.env.Checkpoint = true
+	h := startHarness(t, func(e *Env) { e.Checkpoint = true }, clk, nil)
 	h.launch("t1", podTask(t, "p", nil), nil)
 	h.nextUpdate()
 	pod := h.nextPod()
@@ -281,7 +279,7 @@ func TestResubscribeWithCheckpoint(t *testing.T) {
 }
 
 func TestAgentLostWithoutCheckpoint(t *testing.T) {
-	h := startHarness(t, Env{}, nil, nil)
+	h := startHarness(t, nil, nil, nil)
 	h.launch("t1", podTask(t, "p", nil), nil)
 	h.nextUpdate()
 	pod := h.nextPod()
@@ -294,9 +292,7 @@ func TestAgentLostWithoutCheckpoint(t *testing.T) {
 
 func TestRecoveryTimeout(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
-	h := startHarness(t, Env{}, clk, func(a *fakeAgent, _ *fakeRunner) { a.failNext = 0 })
-	h.d.env.Checkpoint = true
-	h.d.env.RecoveryTimeout = 3 * time.Second
+	h := startHarness(t, func(e *Env) { e.Checkpoint, e.RecoveryTimeout = true, 3*time.Second }, clk, nil)
 	h.agent.mu.Lock()
 	h.agent.failNext = 1000
 	h.agent.mu.Unlock()

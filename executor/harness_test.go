@@ -186,27 +186,29 @@ func (r *fakeRunner) start(cfg runner.Config) (Pod, error) {
 
 // harness runs a Daemon against a fake agent and runner.
 type harness struct {
-	t      *testing.T
-	agent  *fakeAgent
-	runner *fakeRunner
-	d      *Daemon
-	result chan error
+	t       *testing.T
+	agent   *fakeAgent
+	runner  *fakeRunner
+	sandbox string
+	result  chan error
 }
 
-func startHarness(t *testing.T, env Env, clk clock.Clock, mutate func(*fakeAgent, *fakeRunner)) *harness {
+// startHarness runs a daemon; setEnv adjusts its Mesos environment.
+func startHarness(t *testing.T, setEnv func(*Env), clk clock.Clock, mutate func(*fakeAgent, *fakeRunner)) *harness {
 	t.Helper()
 	h := &harness{t: t, agent: newFakeAgent(), runner: newFakeRunner(), result: make(chan error, 1)}
 	if mutate != nil {
 		mutate(h.agent, h.runner)
 	}
-	if env.FrameworkID == "" {
-		env.FrameworkID, env.ExecutorID, env.Sandbox, env.AgentEndpoint = "fw-1", "kubemesos", t.TempDir(), "127.0.0.1:5051"
+	env := Env{FrameworkID: "fw-1", ExecutorID: "kubemesos", Sandbox: t.TempDir(), AgentEndpoint: "127.0.0.1:5051"}
+	if setEnv != nil {
+		setEnv(&env)
 	}
+	h.sandbox = env.Sandbox
 	d, err := New(Config{Env: env, Self: "/bin/true", StartPod: h.runner.start, Sender: h.agent, Subscriber: h.agent, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.d = d
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { h.result <- d.Run(ctx) }()
 	t.Cleanup(func() {

@@ -42,8 +42,17 @@ var (
 )
 
 // testExecutor builds executor/internal/testexecutor once per test binary.
+// KUBEMESOS_BINARY=<path to kubemesos> runs `kubemesos executor` instead,
+// to measure the production binary.
 func testExecutor(tb testing.TB) string {
 	tb.Helper()
+	if bin := os.Getenv("KUBEMESOS_BINARY"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return abs
+	}
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "kubemesos-testexecutor")
 		if buildErr != nil {
@@ -115,6 +124,10 @@ func startFramework(tb testing.TB, agentResources string) *framework {
 	}
 	tb.Cleanup(s.Close)
 	bin := testExecutor(tb)
+	args := []string{bin}
+	if os.Getenv("KUBEMESOS_BINARY") != "" {
+		args = append(args, "executor")
+	}
 	level := "info"
 	if os.Getenv("EXECUTOR_TEST_LOG") != "" {
 		level = "debug"
@@ -125,7 +138,7 @@ func startFramework(tb testing.TB, agentResources string) *framework {
 			ExecutorID: mesos.ExecutorID{Value: executorID},
 			Name:       strPtr("kubemesos executor"),
 			Command: &mesos.CommandInfo{
-				Value: strPtr(bin), Shell: boolPtr(false), Arguments: []string{bin},
+				Value: strPtr(bin), Shell: boolPtr(false), Arguments: args,
 				Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{{Name: "KUBEMESOS_EXECUTOR_LOG_LEVEL", Value: strPtr(level)}}},
 			},
 			Resources: []mesos.Resource{resources.NewCPUs(0.1).Resource, resources.NewMemory(32).Resource},
@@ -279,6 +292,12 @@ func (f *framework) shutdown(agentID mesos.AgentID) *scheduler.Event_Failure {
 // podTask is the payload of a one-container pod running script with sh.
 func podTask(tb testing.TB, name string, policy corev1.RestartPolicy, script string) []byte {
 	tb.Helper()
+	return podTaskWith(tb, name, policy, script, &protocol.PodTask{})
+}
+
+// podTaskWith is podTask with the PodTask's other fields from pt.
+func podTaskWith(tb testing.TB, name string, policy corev1.RestartPolicy, script string, pt *protocol.PodTask) []byte {
+	tb.Helper()
 	grace := int64(5)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID("uid-" + name)},
@@ -288,7 +307,7 @@ func podTask(tb testing.TB, name string, policy corev1.RestartPolicy, script str
 			Containers:                    []corev1.Container{{Name: "main", Image: "busybox", Command: []string{"/bin/sh", "-c", script}}},
 		},
 	}
-	data, err := protocol.EncodePodTask(pod, &protocol.PodTask{})
+	data, err := protocol.EncodePodTask(pod, pt)
 	if err != nil {
 		tb.Fatal(err)
 	}

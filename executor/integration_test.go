@@ -4,9 +4,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubemesos/kubemesos/executor/protocol"
 )
 
 const agentResources = "cpus:8;mem:8192;disk:10240;ports:[31000-32000]"
@@ -107,4 +110,19 @@ func TestMalformedPayloadThenNextPod(t *testing.T) {
 	}
 	f.launch(map[string][]byte{"good": podTask(t, "good", corev1.RestartPolicyNever, "echo ok")})
 	f.until("good", mesos.TASK_FINISHED)
+}
+
+func TestIdleExecutorExits(t *testing.T) {
+	f := startFramework(t, agentResources)
+	f.launch(map[string][]byte{"once": podTaskWith(t, "once", corev1.RestartPolicyNever, "true",
+		&protocol.PodTask{Settings: &protocol.ExecutorSettings{IdleTimeoutSeconds: 1}})})
+	f.until("once", mesos.TASK_FINISHED)
+	select {
+	case failure := <-f.failures:
+		if failure.GetExecutorID().GetValue() != executorID || failure.GetStatus() != 0 {
+			t.Fatalf("executor ended %v, want %s with status 0", failure, executorID)
+		}
+	case <-time.After(wait):
+		t.Fatal("the idle executor did not exit")
+	}
 }
