@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executor"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
@@ -35,6 +36,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		agent.NewCommand(ctx),
 		up.NewCommand(ctx, framework.UpComponent()),
 		framework.NewCommand(ctx),
+		executor.NewCommand(ctx),
 		kubectl.NewCommand(up.DefaultDataDir),
 	)
 	return root
