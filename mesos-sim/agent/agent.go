@@ -17,8 +17,8 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
+	memcg "github.com/kubemesos/kubemesos/internal/cgroup"
 	"github.com/kubemesos/kubemesos/internal/clock"
-	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
 	"github.com/kubemesos/kubemesos/mesos-sim/agentproto"
 	"github.com/kubemesos/kubemesos/mesos-sim/fetcher"
 )

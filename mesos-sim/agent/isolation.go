@@ -7,7 +7,7 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
-	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
+	memcg "github.com/kubemesos/kubemesos/internal/cgroup"
 )
 
 // Memory isolation (cgroups/mem): when the agent found a writable memory

@@ -13,8 +13,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/resources"
 
+	memcg "github.com/kubemesos/kubemesos/internal/cgroup"
 	"github.com/kubemesos/kubemesos/mesos-sim/agent"
-	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
 )
 
 // needMemcg skips a test when this machine has no writable memory cgroup

@@ -11,7 +11,7 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
-	"github.com/kubemesos/kubemesos/mesos-sim/agent/memcg"
+	memcg "github.com/kubemesos/kubemesos/internal/cgroup"
 )
 
 // startProcess starts a CommandInfo in dir, in its own process group, with

@@ -12,6 +12,7 @@ import (
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench/modea"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executor"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
@@ -37,6 +38,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		agent.NewCommand(ctx),
 		up.NewCommand(ctx, framework.UpComponent()),
 		framework.NewCommand(ctx),
+		executor.NewCommand(ctx),
 		kubectl.NewCommand(up.DefaultDataDir),
 		bench.NewCommand(ctx, modea.Start),
 	)

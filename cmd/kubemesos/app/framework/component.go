@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
 )
@@ -43,7 +44,7 @@ func (c *component) Start(ctx context.Context, env up.Env) error {
 	}
 	r, err := Start(ctx, o, Env{
 		Kubeconfig: env.Kubeconfig, RESTConfig: env.RESTConfig, Dir: dir, KubeletClientCA: pool,
-		ExecutorCommand: self + " executor", Logger: env.Logger,
+		ExecutorCommand: "exec '" + strings.ReplaceAll(self, "'", `'\''`) + "' executor", Logger: env.Logger,
 	})
 	if err != nil {
 		return err

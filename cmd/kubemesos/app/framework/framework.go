@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -160,10 +161,11 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 			cancel()
 		}
 	}()
-	logs := &logLocator{}
-	metrics := framework.NewMetrics()
+	// The endpoint starts first (the framework needs its address); until
+	// the framework exists it answers logs and metrics requests with 404.
+	late := &lateFramework{}
 	ep, err := endpoint.New(endpoint.Config{
-		Listen: o.Listen, ExecutorBinary: self, Metrics: metrics.Handler(), Logs: logs,
+		Listen: o.Listen, ExecutorBinary: self, Metrics: late, Logs: late,
 		ClientCA: clientCA, Logger: log.With("component", "endpoint"),
 	})
 	if err != nil {
@@ -185,13 +187,12 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 		OfferHold: o.OfferHold, DeclineRefuse: o.DeclineRefuse,
 		ExecutorURI: executorURI, ExecutorCommand: env.ExecutorCommand,
 		KubeletHost: host, KubeletPort: int32(port), Version: buildinfo.Version,
-		Metrics: metrics,
 	}, kube, log.With("component", "framework"))
 	if err != nil {
 		_ = ep.Stop(context.Background())
 		return nil, err
 	}
-	logs.fw.Store(fw)
+	late.fw.Store(fw)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return fw.Run(gctx) })
@@ -263,17 +264,25 @@ func (r *Running) Stop() error {
 	return err
 }
 
-// logLocator adapts the framework to the endpoint's LogLocator; the
-// endpoint starts first (the framework needs its address), so requests may
-// arrive before the framework exists.
-type logLocator struct {
+// lateFramework serves the framework's logs and metrics to the endpoint
+// once the framework exists.
+type lateFramework struct {
 	fw atomic.Pointer[framework.Framework]
 }
 
-func (l *logLocator) LogFile(namespace, pod, container string, previous bool) (string, string, error) {
+func (l *lateFramework) LogFile(namespace, pod, container string, previous bool) (string, string, error) {
 	fw := l.fw.Load()
 	if fw == nil {
 		return "", "", fmt.Errorf("%w: the framework is starting", endpoint.ErrNotFound)
 	}
-	return fw.LogFile(namespace, pod, container, previous)
+	return fw.LogLocation(namespace, pod, container, previous)
+}
+
+func (l *lateFramework) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fw := l.fw.Load()
+	if fw == nil {
+		http.Error(w, "the framework is starting", http.StatusServiceUnavailable)
+		return
+	}
+	fw.Metrics().ServeHTTP(w, r)
 }
