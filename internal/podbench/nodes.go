@@ -2,6 +2,7 @@ package podbench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubemesos/kubemesos/internal/clock"
@@ -107,14 +109,17 @@ func (f *FakeNodes) Create(ctx context.Context) error {
 			node.Status.Conditions[i].LastHeartbeatTime = now
 			node.Status.Conditions[i].LastTransitionTime = now
 		}
-		status := node.Status
+		status, err := json.Marshal(map[string]any{"status": node.Status})
+		if err != nil {
+			return err
+		}
 		created, err := f.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 		if err != nil {
 			return fmt.Errorf("create node %s: %w", name, err)
 		}
-		// Create ignores the status.
-		created.Status = status
-		if _, err := f.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		// Create ignores the status; a patch does not conflict with the
+		// node lifecycle controller's own writes.
+		if _, err := f.Client.CoreV1().Nodes().Patch(ctx, name, types.StrategicMergePatchType, status, metav1.PatchOptions{}, "status"); err != nil {
 			return fmt.Errorf("node %s status: %w", name, err)
 		}
 		lease, err := f.Client.CoordinationV1().Leases(NodeLeaseNamespace).Create(ctx, &coordinationv1.Lease{

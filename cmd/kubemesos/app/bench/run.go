@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	mesosv1 "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -26,7 +28,9 @@ import (
 	"github.com/kubemesos/kubemesos/internal/logging"
 	"github.com/kubemesos/kubemesos/internal/podbench"
 	"github.com/kubemesos/kubemesos/kubescheduler"
+	"github.com/kubemesos/kubemesos/mesos-sim/behavior"
 	"github.com/kubemesos/kubemesos/mesos-sim/local"
+	"github.com/kubemesos/kubemesos/mesos-sim/simagent"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
@@ -233,8 +237,12 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 		return "", nil, err
 	}
 	t := time.Now()
+	agents := o.Nodes
+	if o.Agents == local.AgentsSim {
+		agents = 0 // added below
+	}
 	mesos, err := local.Start(context.Background(), ln, local.Config{
-		Agents: o.Nodes, AgentMode: o.Agents, AgentResources: resources, WorkDir: workDir,
+		Agents: agents, AgentMode: o.Agents, AgentResources: resources, WorkDir: workDir,
 		Logger: log.With("component", "mesos-sim"),
 	})
 	if err != nil {
@@ -243,6 +251,12 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 	}
 	stopMesos := func() { stopLogged(log, "mesos-sim", mesos.Stop) }
 	go failOn(ctx, fail, "mesos-sim", mesos.Err())
+	if o.Agents == local.AgentsSim {
+		if err := addSimAgents(ctx, mesos, o.Nodes, resources, log); err != nil {
+			stopMesos()
+			return "", nil, err
+		}
+	}
 	log.Info("mesos-sim ready", "agents", o.Nodes, "mode", o.Agents, "took", time.Since(t).Round(time.Millisecond))
 
 	env.MesosURL = mesos.URL
@@ -268,6 +282,22 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 		}
 		stopMesos()
 	}, nil
+}
+
+// addSimAgents adds n simulated agents to the master, as local.Start does,
+// but with hostnames that are addresses (127.x.y.z): the framework takes an
+// agent's hostname, resolved, as its pods' host IP, and local's sim agents
+// are named sim-agent-N, which resolves to nothing.
+func addSimAgents(ctx context.Context, mesos *local.Cluster, n int, resources mesosv1.Resources, log *slog.Logger) error {
+	cluster := simagent.NewCluster(mesos.Master, simagent.Config{Behavior: behavior.Default(), Logger: log.With("component", "simagent")})
+	go cluster.Run(ctx)
+	for i := range n {
+		host := netip.AddrFrom4([4]byte{127, byte((i + 1) >> 16), byte((i + 1) >> 8), byte(i + 1)}).String()
+		if _, err := cluster.AddAgent(simagent.AgentSpec{Hostname: host, Port: 5051, Resources: resources}); err != nil {
+			return fmt.Errorf("sim agent %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // executorMissing says why this binary cannot run pod executors ("" when
