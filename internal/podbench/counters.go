@@ -20,15 +20,27 @@ type Counters struct {
 	MesosCalls float64 `json:"mesosCalls"`
 	// OffersDeclined is the master's master/offers_declined.
 	OffersDeclined float64 `json:"offersDeclined"`
+	// WritesByRequest breaks APIWrites down by verb and resource (see
+	// APIWritesByRequest); nil when not read.
+	WritesByRequest map[string]float64 `json:"writesByRequest,omitempty"`
 }
 
 // Sub returns c − before.
 func (c Counters) Sub(before Counters) Counters {
-	return Counters{
+	out := Counters{
 		APIWrites:      c.APIWrites - before.APIWrites,
 		MesosCalls:     c.MesosCalls - before.MesosCalls,
 		OffersDeclined: c.OffersDeclined - before.OffersDeclined,
 	}
+	if c.WritesByRequest != nil {
+		out.WritesByRequest = map[string]float64{}
+		for k, v := range c.WritesByRequest {
+			if d := v - before.WritesByRequest[k]; d != 0 {
+				out.WritesByRequest[k] = d
+			}
+		}
+	}
+	return out
 }
 
 // writeVerbs are the verbs of apiserver_request_total that change state.
@@ -44,6 +56,23 @@ func APIWrites(r io.Reader) (float64, error) {
 		}
 	})
 	return sum, err
+}
+
+// APIWritesByRequest sums apiserver_request_total over the write verbs by
+// verb and resource: "PUT nodes/status", "POST pods/binding", ...
+func APIWritesByRequest(r io.Reader) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := eachSample(r, func(name string, labels map[string]string, v float64) {
+		if name != "apiserver_request_total" || !writeVerbs[labels["verb"]] {
+			return
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if sub := labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		out[key] += v
+	})
+	return out, err
 }
 
 // mesosCallMetrics are the master's counters of scheduler calls (one per

@@ -1,6 +1,7 @@
 package podbench
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -57,8 +58,26 @@ func TestMesosCounters(t *testing.T) {
 }
 
 func TestCountersSub(t *testing.T) {
-	got := Counters{10, 5, 3}.Sub(Counters{4, 1, 3})
-	if got != (Counters{6, 4, 0}) {
-		t.Errorf("Sub = %+v", got)
+	got := Counters{APIWrites: 10, MesosCalls: 5, OffersDeclined: 3, WritesByRequest: map[string]float64{"POST pods": 6, "PUT nodes/status": 4, "DELETE pods": 1}}.
+		Sub(Counters{APIWrites: 4, MesosCalls: 1, OffersDeclined: 3, WritesByRequest: map[string]float64{"POST pods": 2, "DELETE pods": 1}})
+	want := Counters{APIWrites: 6, MesosCalls: 4, WritesByRequest: map[string]float64{"POST pods": 4, "PUT nodes/status": 4}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Sub = %+v, want %+v", got, want)
+	}
+}
+
+func TestAPIWritesByRequest(t *testing.T) {
+	got, err := APIWritesByRequest(strings.NewReader(`apiserver_request_total{resource="pods",verb="POST"} 200
+apiserver_request_total{code="409",resource="pods",verb="POST"} 1
+apiserver_request_total{resource="pods",subresource="binding",verb="POST"} 200
+apiserver_request_total{resource="nodes",subresource="status",verb="PUT"} 30
+apiserver_request_total{resource="nodes",verb="GET"} 99
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"POST pods": 201, "POST pods/binding": 200, "PUT nodes/status": 30}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("APIWritesByRequest = %v, want %v", got, want)
 	}
 }

@@ -118,6 +118,9 @@ func Measure(ctx context.Context, r Run) (Measurement, error) {
 			}
 			done = true
 		case err := <-watchErr:
+			if ctx.Err() != nil {
+				return Measurement{}, fmt.Errorf("%d of %d pods running: %w", obs.Running(), r.Pods, ctx.Err())
+			}
 			return Measurement{}, fmt.Errorf("watch the run's pods: %w", errOrEnded(err))
 		}
 	}

@@ -82,7 +82,7 @@ func TestMeasureWithFakeKubelet(t *testing.T) {
 	if m.Throughput() <= 0 || m.Latency.P99 < m.Latency.P50 || m.Latency.Max < m.Latency.P99 {
 		t.Errorf("throughput %v, latency %+v", m.Throughput(), m.Latency)
 	}
-	if m.Cost != (Counters{100, 10, 1}) {
+	if m.Cost.APIWrites != 100 || m.Cost.MesosCalls != 10 || m.Cost.OffersDeclined != 1 {
 		t.Errorf("cost %+v, want the counters' growth {100 10 1}", m.Cost)
 	}
 	r := NewResult(ModeBaseline, len(names), 0, m)

@@ -44,6 +44,10 @@ type Result struct {
 	MesosCallsPerPod float64 `json:"mesosCallsPerPod"`
 	DeclinedPerPod   float64 `json:"offersDeclinedPerPod"`
 
+	// WritesPerPod breaks APIWritesPerPod down by request ("PUT
+	// nodes/status"); Medians keeps the first run's.
+	WritesPerPod map[string]float64 `json:"writesPerPod,omitempty"`
+
 	// Unavailable says why the mode could not run ("" when it ran).
 	Unavailable string `json:"unavailable,omitempty"`
 }
@@ -70,7 +74,19 @@ func NewResult(mode string, nodes int, rate float64, m Measurement) Result {
 		APIWritesPerPod:  perPod(m.Cost.APIWrites),
 		MesosCallsPerPod: perPod(m.Cost.MesosCalls),
 		DeclinedPerPod:   perPod(m.Cost.OffersDeclined),
+		WritesPerPod:     perPodMap(m.Cost.WritesByRequest, m.Running),
 	}
+}
+
+func perPodMap(m map[string]float64, pods int) map[string]float64 {
+	if m == nil || pods == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[k] = v / float64(pods)
+	}
+	return out
 }
 
 // Medians returns the result whose every figure is the median of that

@@ -3,6 +3,7 @@ package podbench
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -47,6 +48,11 @@ func WriteTable(w io.Writer, rows []Row) error {
 	b.WriteString("\n")
 	for _, c := range compare(rows) {
 		b.WriteString(c + "\n")
+	}
+	for _, row := range rows {
+		if w := row.Median.WritesPerPod; len(w) > 0 {
+			fmt.Fprintf(&b, "- API writes per pod, %s at %s, %s: %s\n", row.Median.Mode, size(row.Median), rate(row.Median), breakdown(w))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -119,4 +125,28 @@ func thousands(n int) string {
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	return strings.ReplaceAll(s, "|", "/")
+}
+
+// breakdown lists the largest entries of w, largest first (ties by name).
+func breakdown(w map[string]float64) string {
+	keys := make([]string, 0, len(w))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if w[keys[i]] != w[keys[j]] {
+			return w[keys[i]] > w[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	const most = 8
+	var parts []string
+	for i, k := range keys {
+		if i == most {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, w[k]))
+	}
+	return strings.Join(parts, ", ")
 }

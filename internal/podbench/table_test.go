@@ -1,6 +1,7 @@
 package podbench
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestMedians(t *testing.T) {
 	}
 	got := Medians(rs)
 	want := Result{Mode: "A", Nodes: 50, Pods: 200, PodsPerSecond: 200, P99: 2, RSSMiB: 20}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Medians = %+v, want %+v", got, want)
 	}
 	if got := Medians(rs[1:2]); got.Unavailable == "" {
@@ -25,7 +26,8 @@ func TestMedians(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	rows := []Row{
 		{Runs: 3, Median: Result{Mode: "A", Agents: "sim", Nodes: 1000, Pods: 10000, PodsPerSecond: 450, P50: 0.5, P90: 1.25, P99: 2, RSSMiB: 900, CPUSeconds: 60, APIWritesPerPod: 3.5, MesosCallsPerPod: 2.1, DeclinedPerPod: 0.3}},
-		{Runs: 3, Median: Result{Mode: "B", Nodes: 1000, Pods: 10000, PodsPerSecond: 500, P50: 0.4, P90: 1, P99: 1.5, RSSMiB: 800, CPUSeconds: 50, APIWritesPerPod: 3}},
+		{Runs: 3, Median: Result{Mode: "B", Nodes: 1000, Pods: 10000, PodsPerSecond: 500, P50: 0.4, P90: 1, P99: 1.5, RSSMiB: 800, CPUSeconds: 50, APIWritesPerPod: 3,
+			WritesPerPod: map[string]float64{"POST pods": 1, "POST pods/binding": 1, "PATCH pods/status": 1, "PUT leases": 0.004}}},
 		{Runs: 1, Median: Result{Mode: "A", Agents: "process", Nodes: 4, Pods: 200, Rate: 20, Unavailable: "no executor | here"}},
 	}
 	var b strings.Builder
@@ -39,6 +41,7 @@ func TestWriteTable(t *testing.T) {
 		"| 1,000 / 10,000 | max | B | 3 | 500 | 400ms | 1s | 1.5s | 800 | 50.0 | 3.00 | 0.00 | 0.00 |",
 		"| 4 / 200 | 20/s | A (process agents) | 0 | unavailable: no executor / here | — |",
 		"- 1,000 / 10,000, max: A/B pods/s = **0.90** (target ≥ 0.9: met); A − B: +100 MiB RSS per 1,000 nodes, +10.0 CPU s per 10,000 pods",
+		"- API writes per pod, B at 1,000 / 10,000, max: PATCH pods/status 1.00, POST pods 1.00, POST pods/binding 1.00, PUT leases 0.00",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

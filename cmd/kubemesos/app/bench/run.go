@@ -243,7 +243,7 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 	}
 	mesos, err := local.Start(context.Background(), ln, local.Config{
 		Agents: agents, AgentMode: o.Agents, AgentResources: resources, WorkDir: workDir,
-		Logger: log.With("component", "mesos-sim"),
+		Logger: quiet(log).With("component", "mesos-sim"),
 	})
 	if err != nil {
 		ln.Close()
@@ -289,7 +289,7 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 // agent's hostname, resolved, as its pods' host IP, and local's sim agents
 // are named sim-agent-N, which resolves to nothing.
 func addSimAgents(ctx context.Context, mesos *local.Cluster, n int, resources mesosv1.Resources, log *slog.Logger) error {
-	cluster := simagent.NewCluster(mesos.Master, simagent.Config{Behavior: behavior.Default(), Logger: log.With("component", "simagent")})
+	cluster := simagent.NewCluster(mesos.Master, simagent.Config{Behavior: behavior.Default(), Logger: quiet(log).With("component", "simagent")})
 	go cluster.Run(ctx)
 	for i := range n {
 		host := netip.AddrFrom4([4]byte{127, byte((i + 1) >> 16), byte((i + 1) >> 8), byte(i + 1)}).String()
@@ -331,8 +331,15 @@ func apiCounters(ctx context.Context, client kubernetes.Interface) (podbench.Cou
 	if err != nil {
 		return podbench.Counters{}, fmt.Errorf("kube-apiserver metrics: %w", err)
 	}
-	writes, err := podbench.APIWrites(bytes.NewReader(raw))
-	return podbench.Counters{APIWrites: writes}, err
+	byRequest, err := podbench.APIWritesByRequest(bytes.NewReader(raw))
+	if err != nil {
+		return podbench.Counters{}, err
+	}
+	c := podbench.Counters{WritesByRequest: byRequest}
+	for _, v := range byRequest {
+		c.APIWrites += v
+	}
+	return c, nil
 }
 
 // mesosCounters reads the master's scheduler calls and declined offers.
@@ -401,4 +408,29 @@ func stopLogged(log *slog.Logger, what string, stop func(context.Context) error)
 	if err := stop(ctx); err != nil {
 		log.Warn("stop", "what", what, "error", err)
 	}
+}
+
+// quiet passes on only warnings and errors: mesos-sim stands in for a Mesos
+// cluster, and its info logs (one per agent and task) are not a cost of
+// kubemesos.
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{Handler: log.Handler(), min: slog.LevelWarn})
+}
+
+// minLevel is a handler that drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
