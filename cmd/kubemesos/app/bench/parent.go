@@ -131,23 +131,34 @@ func runBench(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "%.0f pods/s, p50 %.2fs, p99 %.2fs (%s)\n", r.PodsPerSecond, r.P50, r.P99, took)
 		}
 		results[p.group] = append(results[p.group], r)
+		if !o.NoWrite && i+1 < len(runs) {
+			// A long benchmark leaves what it has measured so far.
+			table, err := renderTable(runs, results)
+			if err != nil {
+				return err
+			}
+			partial := fmt.Sprintf("*Partial: %d of %d runs done.*\n\n%s", i+1, len(runs), table)
+			section := renderSection(podbench.ReadMachine(time.Now()), o.Clients, commandLine(), partial, "")
+			if err := podbench.WriteSection(o.Output, section); err != nil {
+				return err
+			}
+		}
 	}
 	if !keepLogs {
 		os.RemoveAll(logDir)
 	}
 
-	rows := tableRows(runs, results)
-	var table bytes.Buffer
-	if err := podbench.WriteTable(&table, rows); err != nil {
+	table, err := renderTable(runs, results)
+	if err != nil {
 		return err
 	}
 	machine := podbench.ReadMachine(time.Now())
-	fmt.Fprintf(stdout, "\n%s\n\n%s", machine, table.String())
+	fmt.Fprintf(stdout, "\n%s\n\n%s", machine, table)
 	if o.CPUProfile != "" {
 		fmt.Fprintf(stdout, "\nCPU profiles of the A runs in %s (go tool pprof -top %s <file>)\n", o.CPUProfile, self)
 	}
 	if !o.NoWrite {
-		section := renderSection(machine, o.Clients, commandLine(), table.String(), profileTop(ctx, self, o.CPUProfile, runs))
+		section := renderSection(machine, o.Clients, commandLine(), table, profileTop(ctx, self, o.CPUProfile, runs))
 		if err := podbench.WriteSection(o.Output, section); err != nil {
 			return err
 		}
@@ -159,12 +170,20 @@ func runBench(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// tableRows are the medians of each group of runs, in plan order.
+// renderTable is the table of the results so far.
+func renderTable(runs []plannedRun, results map[int][]podbench.Result) (string, error) {
+	var b bytes.Buffer
+	err := podbench.WriteTable(&b, tableRows(runs, results))
+	return b.String(), err
+}
+
+// tableRows are the medians of each group of runs that has results, in
+// plan order.
 func tableRows(runs []plannedRun, results map[int][]podbench.Result) []podbench.Row {
 	var rows []podbench.Row
 	seen := map[int]bool{}
 	for _, p := range runs {
-		if seen[p.group] {
+		if seen[p.group] || len(results[p.group]) == 0 {
 			continue
 		}
 		seen[p.group] = true
