@@ -59,6 +59,14 @@ type Agent struct {
 	lastPing     time.Time
 	frameworks   map[string]*framework
 	shuttingDown bool
+	// checkpointedID is the agent ID recorded under meta/.
+	checkpointedID string
+	// recovering: the agent recovered checkpointed executors and waits
+	// for them to subscribe before it registers (recover.go); updates and
+	// executor exits wait for the registration (exitedLater).
+	recovering  bool
+	recovered   chan struct{} // closed when recovery ends
+	exitedLater []agentproto.Exited
 }
 
 // framework is what the agent knows of one framework.
@@ -110,6 +118,12 @@ func New(cfg Config) (*Agent, error) {
 	} else {
 		a.log.Info("no memory isolation: disabled by configuration", "isolation", IsolationNone)
 	}
+	if err := a.recoverState(); err != nil {
+		_ = ln.Close()
+		_ = devNull.Close()
+		cancel()
+		return nil, fmt.Errorf("agent recovery from %s: %w", cfg.WorkDir, err)
+	}
 	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
 }
@@ -136,7 +150,7 @@ func (a *Agent) Registered() <-chan struct{} { return a.registered }
 func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
-	go a.registerLoop(false)
+	go a.finishRecovery()
 	go a.watchPings()
 	var err error
 	select {
@@ -164,14 +178,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	return err
 }
 
-// stopAll kills every process of the agent (they must not outlive it) and
-// waits a little for them to be reaped.
+// stopAll kills every process of the agent and waits a little for them to
+// be reaped, except the executors of checkpointing frameworks: they outlive
+// the agent (detached, in sessions of their own) and subscribe to its next
+// run.
 func (a *Agent) stopAll() {
 	a.mu.Lock()
 	a.shuttingDown = true
 	var waits []<-chan struct{}
 	for _, fw := range a.frameworks {
 		for _, e := range fw.executors {
+			if survives(e) {
+				a.log.Info("executor left running for the agent's next run", "executor_id", e.id(), "framework_id", fw.id)
+				e.stopTimers()
+				if e.stream != nil {
+					e.stream.Close(nil)
+				}
+				e.cgroup = nil // left in place, with the executor in it
+				continue
+			}
 			e.killProcesses()
 			waits = append(waits, e.allExited()...)
 			if e.stream != nil {
@@ -268,6 +293,12 @@ func (a *Agent) registerLoop(reregister bool) {
 			first := a.id == ""
 			a.id = id
 			a.lastPing = a.clock.Now()
+			a.checkpointAgent()
+			a.recovering = false
+			for _, msg := range a.exitedLater {
+				a.postExited(msg)
+			}
+			a.exitedLater = nil
 			for _, fw := range a.frameworks {
 				for _, t := range fw.tasks {
 					if len(t.pending) > 0 {
