@@ -188,7 +188,7 @@ func (a *Agent) stopAll() {
 	var waits []<-chan struct{}
 	for _, fw := range a.frameworks {
 		for _, e := range fw.executors {
-			if survives(e) {
+			if a.survives(e) {
 				a.log.Info("executor left running for the agent's next run", "executor_id", e.id(), "framework_id", fw.id)
 				e.stopTimers()
 				if e.stream != nil {

@@ -74,7 +74,7 @@ func (a *Agent) taskMeta(t *task) string {
 
 // checkpoints reports whether fw's state is checkpointed. Callers hold a.mu.
 func (a *Agent) checkpoints(fw *framework) bool {
-	return fw.info.GetCheckpoint() && a.id != "" && !a.shuttingDown
+	return fw.info.GetCheckpoint() && a.id != "" && !a.shuttingDown && !a.cfg.Ephemeral
 }
 
 // writeAtomic replaces path with data (creating its directory).
@@ -105,7 +105,7 @@ func (a *Agent) checkpointFailed(what string, err error) {
 
 // checkpointAgent records the agent's ID and info. Callers hold a.mu.
 func (a *Agent) checkpointAgent() {
-	if a.id == "" || a.id == a.checkpointedID || a.shuttingDown {
+	if a.id == "" || a.id == a.checkpointedID || a.shuttingDown || a.cfg.Ephemeral {
 		return
 	}
 	info := a.info()

@@ -74,6 +74,10 @@ type Config struct {
 	// --executor_reregistration_timeout); it is also the executors'
 	// MESOS_SUBSCRIPTION_BACKOFF_MAX.
 	ExecutorReregistrationTimeout time.Duration
+	// Ephemeral agents neither checkpoint nor recover: each run is a new
+	// agent and every executor dies with it (the master's in-process
+	// agents, which listen on a new port each run, are ephemeral).
+	Ephemeral bool
 	// MasterPingTimeout: an agent the master has not pinged for this long
 	// registers again (the master restarted, or marked it unreachable).
 	// Default 75s, the master's agent_ping_timeout x max_agent_ping_timeouts.

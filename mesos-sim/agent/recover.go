@@ -34,14 +34,18 @@ import (
 const recoveredPollInterval = 100 * time.Millisecond
 
 // survives reports whether an executor outlives the agent's stop: a custom
-// executor of a checkpointing framework with a process. Callers hold a.mu.
-func survives(e *executor) bool {
-	return !e.builtin() && e.fw.info.GetCheckpoint() && e.proc != nil && e.state != execTerminated
+// executor of a checkpointing framework with a process, unless the agent is
+// ephemeral. Callers hold a.mu.
+func (a *Agent) survives(e *executor) bool {
+	return !a.cfg.Ephemeral && !e.builtin() && e.fw.info.GetCheckpoint() && e.proc != nil && e.state != execTerminated
 }
 
 // recoverState reads the checkpoint of the agent's previous run, if any.
 // New calls it, before anything runs.
 func (a *Agent) recoverState() error {
+	if a.cfg.Ephemeral {
+		return nil
+	}
 	id, err := os.Readlink(filepath.Join(a.metaRoot(), "latest"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
