@@ -114,6 +114,7 @@ func New(cfg Config) (*Agent, error) {
 		} else {
 			a.memcg = c
 			a.log.Info("memory isolation with cgroups", "isolation", IsolationMemory, "cgroup_version", c.Version(), "hierarchy", c.Dir())
+			a.removeStaleCgroups()
 		}
 	} else {
 		a.log.Info("no memory isolation: disabled by configuration", "isolation", IsolationNone)
