@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -98,7 +99,7 @@ func New(cfg Config) (*Agent, error) {
 		log:         cfg.Logger,
 		clock:       cfg.Clock,
 		ln:          ln,
-		fetcher:     fetcher.Fetcher{Client: cfg.HTTPClient},
+		fetcher:     fetcher.Fetcher{Client: cfg.HTTPClient, CacheDir: filepath.Join(cfg.WorkDir, "cache", "fetch")},
 		ctx:         ctx,
 		cancel:      cancel,
 		launchSlots: make(chan struct{}, cfg.LaunchConcurrency),
