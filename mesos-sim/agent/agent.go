@@ -297,10 +297,6 @@ func (a *Agent) registerLoop(reregister bool) {
 			a.lastPing = a.clock.Now()
 			a.checkpointAgent()
 			a.recovering = false
-			for _, msg := range a.exitedLater {
-				a.postExited(msg)
-			}
-			a.exitedLater = nil
 			for _, fw := range a.frameworks {
 				for _, t := range fw.tasks {
 					if len(t.pending) > 0 {
@@ -308,6 +304,10 @@ func (a *Agent) registerLoop(reregister bool) {
 					}
 				}
 			}
+			for _, msg := range a.exitedLater {
+				a.postExited(msg)
+			}
+			a.exitedLater = nil
 			a.mu.Unlock()
 			a.log.Info("agent registered with the master", "agent_id", id, "endpoint", a.Endpoint(), "reregistered", !first)
 			a.regOnce.Do(func() { close(a.registered) })
