@@ -162,6 +162,7 @@ func (a *Agent) taskStarted(e *executor, t *task, dir string, cmd *exec.Cmd, err
 	}
 	t.proc = cmd.Process
 	t.exited = make(chan struct{})
+	a.checkpointTaskPID(t, cmd.Process.Pid)
 	go a.reapTask(e, t, cmd)
 	if t.killed || a.shuttingDown || a.frameworks[e.fw.id] != e.fw {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -22,6 +24,12 @@ import (
 //	meta/slaves/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>/pids/forked.pid
 //	meta/slaves/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>/tasks/<task>/task.info
 //	meta/slaves/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>/tasks/<task>/task.updates
+//	meta/slaves/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>/tasks/<task>/pids/forked.pid
+//
+// A pid file holds "PID STARTTIME" (the start time field of
+// /proc/PID/stat), so that a pid reused by another process is not taken for
+// the one recorded. Tasks have pid files only with the built-in executors,
+// which run their processes themselves.
 //
 // Files are JSON (Mesos writes protobuf) and replaced whole through a
 // rename, without fsync. What a run no longer needs is removed with it
@@ -154,8 +162,38 @@ func (a *Agent) checkpointExecutor(e *executor) {
 // checkpointPID records the pid of an executor's process. Callers hold a.mu.
 func (a *Agent) checkpointPID(e *executor, pid int) {
 	if a.checkpoints(e.fw) {
-		a.checkpointFailed("executor pid", writeAtomic(filepath.Join(a.runMeta(e), "pids", "forked.pid"), fmt.Appendf(nil, "%d", pid)))
+		a.checkpointFailed("executor pid", writeAtomic(filepath.Join(a.runMeta(e), "pids", "forked.pid"), pidRecord(pid)))
 	}
+}
+
+// checkpointTaskPID records the pid of a built-in executor's task process.
+// Callers hold a.mu.
+func (a *Agent) checkpointTaskPID(t *task, pid int) {
+	if a.checkpoints(t.fw) {
+		a.checkpointFailed("task pid", writeAtomic(filepath.Join(a.taskMeta(t), "pids", "forked.pid"), pidRecord(pid)))
+	}
+}
+
+func pidRecord(pid int) []byte {
+	return fmt.Appendf(nil, "%d %s", pid, procStartTime(pid))
+}
+
+// procStartTime is the start time of a process (field 22 of
+// /proc/PID/stat), "" if it cannot be read.
+func procStartTime(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return ""
+	}
+	fields := strings.Fields(string(b[i+1:])) // from field 3, the state
+	if len(fields) < 20 {
+		return ""
+	}
+	return fields[19]
 }
 
 // checkpointTask records a new task and its state. Callers hold a.mu.

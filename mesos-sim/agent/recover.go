@@ -150,11 +150,7 @@ func (a *Agent) recoverExecutor(fw *framework, execID string) ([]*executor, erro
 			exited:      make(chan struct{}),
 			state:       execRegistering,
 		}
-		if b, err := os.ReadFile(filepath.Join(a.runMeta(e), "pids", "forked.pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-				e.proc, _ = os.FindProcess(pid)
-			}
-		}
+		e.proc = livePID(filepath.Join(a.runMeta(e), "pids", "forked.pid"))
 		if err := a.recoverTasks(e); err != nil {
 			return nil, err
 		}
@@ -189,6 +185,7 @@ func (a *Agent) recoverTasks(e *executor) error {
 			return fmt.Errorf("task %s: %w", id, err)
 		}
 		t.state, t.delivered, t.pending = cu.State, cu.Delivered, cu.Pending
+		t.proc = livePID(filepath.Join(dir, id, "pids", "forked.pid"))
 		t.seen = map[string]bool{}
 		for _, u := range cu.Seen {
 			t.seen[string(u)] = true
@@ -214,6 +211,14 @@ func (a *Agent) resumeExecutor(e *executor) bool {
 	case e.builtin():
 		e.state = execTerminated
 		close(e.exited)
+		for _, t := range e.tasks {
+			if t.proc != nil {
+				// Left behind by an agent that did not stop cleanly.
+				a.log.Info("killing a task process of the agent's previous run", "task_id", t.info.TaskID.Value, "pid", t.proc.Pid)
+				_ = syscall.Kill(-t.proc.Pid, syscall.SIGKILL)
+				t.proc = nil
+			}
+		}
 		for _, t := range e.tasks {
 			a.transition(t, mesos.TASK_FAILED, mesos.REASON_EXECUTOR_TERMINATED.Enum(), mesos.SOURCE_AGENT,
 				"Agent restarted: the built-in "+executorKind(e)+" executor does not survive its agent")
@@ -350,6 +355,28 @@ func (a *Agent) reregistrationTimedOut() {
 			e.killProcesses()
 		}
 	}
+}
+
+// livePID is the process a pid file records, nil if it is gone (or the
+// pid now belongs to another process: the start time differs).
+func livePID(path string) *os.Process {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return nil
+	}
+	pid, err := strconv.Atoi(fields[0])
+	if err != nil || pid <= 0 || processGone(pid) {
+		return nil
+	}
+	if len(fields) > 1 && procStartTime(pid) != fields[1] {
+		return nil
+	}
+	p, _ := os.FindProcess(pid)
+	return p
 }
 
 // processGone reports whether pid has exited (or is a zombie).
