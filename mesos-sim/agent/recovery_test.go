@@ -334,3 +334,23 @@ func TestRecoveryReregistrationTimeout(t *testing.T) {
 	}
 	eventually(t, "the executor to be killed", func() bool { return dead(pid) })
 }
+
+// TestRecoveryFrameworkRemovedWhileDown: a checkpointing framework torn
+// down while its agent was down is shut down on the agent once it is back:
+// its surviving executor is told to shut down and exits.
+func TestRecoveryFrameworkRemovedWhileDown(t *testing.T) {
+	re := startRecovery(t, nil)
+	s := subscribeCheckpointing(t, re.testEnv, true)
+	offer := firstOffer(t, s)
+	launch(t, s, offer, executorTask("abandoned", offer, executorInfo(t, "abandoned-exec"), "run"))
+	awaitState(t, s, "abandoned", mesos.TASK_RUNNING)
+	pid := executorPID(t, re.sandbox(0, s.FrameworkID(), "abandoned-exec"))
+
+	re.restart(t, func() {
+		code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
+		if err != nil || code != http.StatusAccepted {
+			t.Fatalf("TEARDOWN: %d %q %v", code, body, err)
+		}
+	})
+	eventually(t, "the executor of the removed framework to exit", func() bool { return dead(pid) })
+}
