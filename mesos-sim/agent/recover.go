@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,6 +60,10 @@ func (a *Agent) recoverState() error {
 	}
 	if info.GetID().GetValue() != id {
 		return fmt.Errorf("checkpointed agent info has ID %q, want %q", info.GetID().GetValue(), id)
+	}
+	if _, port, _ := net.SplitHostPort(a.Endpoint()); info.Port != nil && strconv.Itoa(int(info.GetPort())) != port {
+		a.log.Warn("the agent listens on another port than in its previous run: its executors cannot find it again",
+			"agent_id", id, "previous_port", info.GetPort(), "port", port)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
