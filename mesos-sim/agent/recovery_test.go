@@ -62,7 +62,9 @@ func (re *recoveryEnv) restart(t *testing.T, before func()) *agent.Agent {
 		defer close(done)
 		_ = a.Run(ctx)
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	re.stops[0] = stop
 	select {
 	case <-a.Registered():
 	case <-time.After(wait):
@@ -181,7 +183,8 @@ func masterTaskState(t *testing.T, env *testEnv, taskID string) (state, agentID 
 // TestRecoveryReconnectsCheckpointedExecutor: a checkpointing framework's
 // executor survives its agent's stop; the agent restarted on the same work
 // directory comes back with the same ID, the executor (the same process)
-// subscribes again, its task is still RUNNING and a kill goes through. The
+// subscribes again, its task is still RUNNING and a kill goes through; a
+// second restart finds the executor again. The
 // same framework's command task, run by the agent's built-in command
 // executor, does not survive: it fails on recovery.
 func TestRecoveryReconnectsCheckpointedExecutor(t *testing.T) {
@@ -231,6 +234,15 @@ func TestRecoveryReconnectsCheckpointedExecutor(t *testing.T) {
 	if st := awaitChange(t, s, "survivor", mesos.TASK_RUNNING); st.GetState() != mesos.TASK_KILLED || st.GetAgentID().GetValue() != agentID {
 		t.Fatalf("after KILL: %v from %s", st.GetState(), st.GetAgentID().GetValue())
 	}
+	if dead(pid) {
+		t.Fatal("the executor process is gone")
+	}
+
+	// A second restart recovers what the first one recovered.
+	if a := re.restart(t, nil); a.ID() != agentID {
+		t.Fatalf("agent after the second restart is %s, want %s", a.ID(), agentID)
+	}
+	eventually(t, "the executor to subscribe a third time", func() bool { return count(t, stdout, "EVENT SUBSCRIBED") == 3 })
 	if dead(pid) {
 		t.Fatal("the executor process is gone")
 	}
