@@ -262,6 +262,12 @@ func TestRecoveryWithoutCheckpoint(t *testing.T) {
 
 	a := re.restart(t, func() {
 		eventually(t, "the executor to die with its agent", func() bool { return dead(pid) })
+		if _, err := os.Stat(filepath.Join(re.cfg.WorkDir, "meta", "slaves", agentID, "slave.info")); err != nil {
+			t.Errorf("agent info not checkpointed: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(re.cfg.WorkDir, "meta", "slaves", agentID, "frameworks")); !os.IsNotExist(err) {
+			t.Errorf("a framework without checkpoint was checkpointed: %v", err)
+		}
 	})
 	if a.ID() != agentID {
 		t.Fatalf("restarted agent is %s, want %s", a.ID(), agentID)
