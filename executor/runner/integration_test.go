@@ -155,4 +155,3 @@ func TestMissingServiceAccountTokenFailsStart(t *testing.T) {
 		t.Errorf("Start: %v", err)
 	}
 }
-
