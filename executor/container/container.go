@@ -57,7 +57,9 @@ type Spec struct {
 	TerminationLog volume.Mount
 	// Credential, if not nil, is the user, group and supplementary groups
 	// the command runs as; only an executor running as root can set it.
-	// container-init drops to it after the mounts, just before the exec.
+	// container-init drops to it after the mounts and entering the working
+	// directory, just before the exec; without Self the working directory
+	// must be open to the user.
 	Credential *syscall.Credential
 	// Log receives stdout and stderr as CRI lines. With Log nil, Stdout
 	// and Stderr (or /dev/null) are used as given.
@@ -92,7 +94,10 @@ func Start(spec Spec) (*Process, error) {
 	}
 	termLog := spec.TerminationLog.Source != "" && CanNamespace(spec.Self)
 	namespace := len(spec.Mounts) > 0 || termLog
-	useInit := namespace || (spec.Cgroup != nil && !spec.Cgroup.V2())
+	// container-init also runs a command as another user: it enters the
+	// working directory as root (the pod's directory may be closed to the
+	// user) before it drops to the user.
+	useInit := namespace || (spec.Cgroup != nil && !spec.Cgroup.V2()) || (spec.Credential != nil && spec.Self != "")
 	if len(spec.Mounts) > 0 && !CanNamespace(spec.Self) {
 		return nil, fmt.Errorf("%w, which only an executor running as root on Linux can make (mount %s at %s)",
 			ErrNoNamespace, spec.Mounts[0].Source, spec.Mounts[0].Target)
