@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubemesos/kubemesos/executor/protocol"
 )
@@ -203,40 +203,79 @@ func TestReadinessGates(t *testing.T) {
 	}
 }
 
-func TestGRPCProbe(t *testing.T) {
+// healthServer serves the standard health service on 127.0.0.1 (or no
+// service at all) and returns its port.
+func healthServer(t *testing.T, hs *health.Server) int32 {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
+	if hs != nil {
+		healthpb.RegisterHealthServer(srv, hs)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	t.Cleanup(func() {
 		srv.Stop()
 		<-served
 	})
-	hs.SetServingStatus("app", healthpb.HealthCheckResponse_SERVING)
-	port := int32(lis.Addr().(*net.TCPAddr).Port)
-	service := "app"
+	return int32(lis.Addr().(*net.TCPAddr).Port)
+}
 
+func TestGRPCProbeDrivesReadiness(t *testing.T) {
+	hs := health.NewServer()
+	hs.SetServingStatus("app", healthpb.HealthCheckResponse_SERVING)
+	port, service := healthServer(t, hs), "app"
 	c := shell("main", "exec sleep 60")
 	c.ReadinessProbe = probe(corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: port, Service: &service}}, 1)
-	unknown := "other"
-	c2 := shell("unknown", "exec sleep 60")
-	c2.ReadinessProbe = probe(corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: port, Service: &unknown}}, 1)
-	c3 := shell("closed", "exec sleep 60")
-	c3.LivenessProbe = probe(corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}, 1) // a live port...
-	c3.ReadinessProbe = probe(corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 1}}, 1)                               // ...and a closed one
-	h := startPod(t, podOf(corev1.RestartPolicyAlways, c, c2, c3))
+	h := startPod(t, podOf(corev1.RestartPolicyAlways, c))
 	h.waitFor("ready", ready("main", true))
 	hs.SetServingStatus("app", healthpb.HealthCheckResponse_NOT_SERVING)
 	h.waitFor("not ready", ready("main", false))
 	hs.SetServingStatus("app", healthpb.HealthCheckResponse_SERVING)
 	h.waitFor("ready again", ready("main", true))
-	s := h.pod.Status()
-	if containerStatus(s, "unknown").Ready || containerStatus(s, "closed").Ready {
-		t.Errorf("ready without a serving service: %s", h.describe(s))
+}
+
+func TestGRPCCheck(t *testing.T) {
+	hs := health.NewServer()
+	hs.SetServingStatus("up", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus("down", healthpb.HealthCheckResponse_NOT_SERVING)
+	port := healthServer(t, hs)
+	bare := healthServer(t, nil)
+	closed := func() int32 { // a port nothing listens on
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lis.Close()
+		return int32(lis.Addr().(*net.TCPAddr).Port)
+	}()
+	str := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name    string
+		action  corev1.GRPCAction
+		wantErr string // prefix; empty: the probe passes
+	}{
+		{"server", corev1.GRPCAction{Port: port}, ""},
+		{"serving service", corev1.GRPCAction{Port: port, Service: str("up")}, ""},
+		{"not serving", corev1.GRPCAction{Port: port, Service: str("down")}, `service unhealthy (responded with "NOT_SERVING")`},
+		{"unknown service", corev1.GRPCAction{Port: port, Service: str("nope")}, "error: health rpc probe failed: "},
+		{"no health service", corev1.GRPCAction{Port: bare}, "this server does not implement the grpc health protocol"},
+		{"nothing listening", corev1.GRPCAction{Port: closed}, "timeout: failed to connect service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &instanceRun{c: &ctr{pod: &Pod{cfg: Config{HostIP: "127.0.0.1"}}}}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := r.grpcCheck(ctx, &tc.action)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("error %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)):
+				t.Errorf("error %v, want %q...", err, tc.wantErr)
+			}
+		})
 	}
 }
