@@ -2,8 +2,9 @@
 // in its own process group, optionally in a private mount namespace where
 // volumes are bind-mounted at their mountPath (through the hidden
 // `kubemesos executor container-init` step, see Init), optionally in a memory
-// cgroup, with its stdout and stderr written to a CRI-format log. It knows
-// nothing of pods: the runner decides what to run and when.
+// cgroup, optionally as another user, with its termination log mounted, and
+// with its stdout and stderr written to a CRI-format log. It knows nothing of
+// pods: the runner decides what to run and when.
 package container
 
 import (

@@ -1,8 +1,10 @@
 // Package runner runs one pod as a kubelet would, with each container a
 // process supervised by the executor: init and sidecar containers, restart
-// policies with back-off, probes, lifecycle hooks, graceful termination,
-// active deadlines, resource limits and CRI-format logs. It reports the pod's
-// Kubernetes status on every change.
+// policies with back-off, probes (exec, httpGet, tcpSocket, gRPC), lifecycle
+// hooks, graceful termination, termination messages, active deadlines,
+// eviction for emptyDir sizeLimit, the securityContext's users and groups,
+// resource limits and CRI-format logs. It reports the pod's Kubernetes status
+// (readiness gates included) on every change.
 package runner
 
 import (
