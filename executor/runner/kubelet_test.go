@@ -20,17 +20,30 @@ import (
 
 func TestEmptyDirOverSizeLimitEvictsThePod(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		write   int // bytes the test writes into the volume
-		evicted bool
+		name      string
+		write     int    // bytes the test writes into the volume
+		script    string // of the container, which mounts the volume at $CACHE if set
+		evicted   bool
+		namespace bool // needs a mount namespace
 	}{
-		{"over the limit", 256 << 10, true},
-		{"under the limit", 0, false},
+		{"over the limit", 256 << 10, "", true, false},
+		{"under the limit", 0, "", false, false},
+		{"the container writes", 0, "dd if=/dev/zero of=$CACHE/big bs=1024 count=256 2>/dev/null; sleep 1", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.namespace {
+				requireNamespace(t)
+			}
 			limit := resource.MustParse("64Ki")
 			// The container runs until the pod is evicted, or a while.
-			pod := podOf(corev1.RestartPolicyNever, shell("main", "sleep 1"))
+			c := shell("main", "sleep 1")
+			if tc.script != "" {
+				c = shell("main", tc.script)
+				at := filepath.Join(t.TempDir(), "cache")
+				c.VolumeMounts = []corev1.VolumeMount{{Name: "cache", MountPath: at}}
+				c.Env = []corev1.EnvVar{{Name: "CACHE", Value: at}}
+			}
+			pod := podOf(corev1.RestartPolicyNever, c)
 			pod.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &limit}}}}
 			h := startPod(t, pod, withRealEnvAndVolumes(&protocol.PodTask{}), func(cfg *Config) { cfg.Timing.VolumeCheck = 10 * time.Millisecond })
 			h.waitFor("running", running("main"))
