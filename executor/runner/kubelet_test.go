@@ -60,9 +60,11 @@ func TestEmptyDirOverSizeLimitEvictsThePod(t *testing.T) {
 				}
 				return
 			}
-			if s.Phase != corev1.PodFailed || s.Reason != ReasonEvicted ||
-				!strings.HasPrefix(s.Message, `Usage of EmptyDir volume "cache" exceeds the limit "64Ki" (usage 2`) {
-				t.Errorf("%s", h.describe(s))
+			const prefix = `Usage of EmptyDir volume "cache" exceeds the limit "64Ki" (usage `
+			used, _ := strings.CutSuffix(strings.TrimPrefix(s.Message, prefix), "). ")
+			q, err := resource.ParseQuantity(used)
+			if s.Phase != corev1.PodFailed || s.Reason != ReasonEvicted || !strings.HasPrefix(s.Message, prefix) || err != nil || q.Cmp(limit) <= 0 {
+				t.Errorf("%s (usage %q: %v)", h.describe(s), used, err)
 			}
 			var disruption *corev1.PodCondition
 			for i := range s.Conditions {
