@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -33,6 +34,10 @@ type instance struct {
 	mounts []volume.Mount
 	group  *cgroup.Group
 	log    *container.Log
+	cred   *syscall.Credential // nil: the executor's user
+	// termLog is the host file mounted at the container's
+	// terminationMessagePath, empty without a mount namespace.
+	termLog string
 }
 
 // prepare computes an instance of c; an error comes with the waiting reason
@@ -53,7 +58,11 @@ func (c *ctr) prepare() (*instance, string, error) {
 	default:
 		env = append(env, extra...)
 	}
-	inst := &instance{c: c, env: env}
+	cred, err := p.credential(spec)
+	if err != nil {
+		return nil, ReasonConfigError, err
+	}
+	inst := &instance{c: c, env: env, cred: cred}
 	for _, s := range spec.Command {
 		inst.argv = append(inst.argv, p.cfg.Expand(s, env))
 	}
@@ -104,15 +113,21 @@ func (inst *instance) start() (*container.Process, error) {
 	if err := inst.createCgroup(restarts); err != nil {
 		return nil, err
 	}
+	termLog, err := inst.createTerminationLog()
+	if err != nil {
+		return nil, err
+	}
 	return container.Start(container.Spec{
-		Argv:       inst.argv,
-		Env:        inst.env,
-		WorkingDir: c.spec.WorkingDir,
-		Dir:        p.cfg.Dir,
-		Mounts:     inst.mounts,
-		Self:       p.cfg.Self,
-		Cgroup:     inst.group,
-		Log:        log,
+		Argv:           inst.argv,
+		Env:            inst.env,
+		WorkingDir:     c.spec.WorkingDir,
+		Dir:            p.cfg.Dir,
+		Mounts:         inst.mounts,
+		Self:           p.cfg.Self,
+		Cgroup:         inst.group,
+		Log:            log,
+		Credential:     inst.cred,
+		TerminationLog: termLog,
 	})
 }
 
