@@ -45,8 +45,10 @@ type instance struct {
 func (c *ctr) prepare() (*instance, string, error) {
 	p := c.pod
 	spec := c.spec
-	if len(spec.Command) == 0 {
-		return nil, ReasonNoCommand, fmt.Errorf("container %s has no command: the process runtime does not run images (image %q is not used), so a container must set command", spec.Name, spec.Image)
+	// No image means no entrypoint: as with an image whose entrypoint is
+	// empty, args alone are the command line.
+	if len(spec.Command) == 0 && len(spec.Args) == 0 {
+		return nil, ReasonNoCommand, fmt.Errorf("container %s has neither command nor args: the process runtime does not run images (image %q is not used), so a container must say what to run", spec.Name, spec.Image)
 	}
 	env := []string{"PATH=" + container.DefaultPath, "HOSTNAME=" + p.cfg.Pod.Name}
 	extra, err := p.cfg.Env(p.cfg.Pod, spec, p.cfg.Task)
