@@ -96,6 +96,11 @@ func BenchmarkExecutorRSS100Pods(b *testing.B) {
 		pid := executorPID(b)
 		b.ReportMetric(procStatusMiB(b, pid, "VmRSS"), "MiB-VmRSS")
 		b.ReportMetric(procStatusMiB(b, pid, "RssAnon"), "MiB-RssAnon")
+		b.ReportMetric(procStatusMiB(b, pid, "RssFile"), "MiB-RssFile")
+		if out := os.Getenv("EXECUTOR_BENCH_SMAPS"); out != "" {
+			smaps, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+			_ = os.WriteFile(out, smaps, 0o644)
+		}
 		f.shutdown(agentID)
 	}
 }

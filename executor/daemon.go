@@ -58,11 +58,14 @@ type Daemon struct {
 	idleSince   time.Time
 	idleTimer   clock.Timer
 
-	conn         *connection
-	generation   int
-	connected    bool // SUBSCRIBED on the current connection
-	disconnected time.Time
-	backoff      time.Duration
+	conn           *connection
+	generation     int
+	connected      bool // SUBSCRIBED on the current connection
+	everSubscribed bool
+	disconnected   time.Time
+	backoff        time.Duration
+
+	trimmed bool // releaseStartupPages ran
 
 	shutdown *shutdownState
 	exitErr  error

@@ -329,3 +329,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestFirstSubscribeRetried: an agent that is not ready for its new
+// executor yet is retried, checkpointing or not.
+func TestFirstSubscribeRetried(t *testing.T) {
+	h := startHarness(t, nil, nil, func(a *fakeAgent, _ *fakeRunner) { a.failNext = 2 })
+	if n := len(h.agent.subscribeCalls()); n != 3 {
+		t.Fatalf("%d SUBSCRIBE calls, want 3", n)
+	}
+	h.launch("t1", podTask(t, "p", nil), nil)
+	if st := h.nextUpdate(); st.GetState() != mesos.TASK_STARTING {
+		t.Fatalf("update %v", st.GetState())
+	}
+}

@@ -53,6 +53,7 @@ func (d *Daemon) handleEvent(gen int, ev *executor.Event) {
 
 func (d *Daemon) subscribed(gen int, sub *executor.Event_Subscribed) {
 	d.connected = true
+	d.everSubscribed = true
 	d.disconnected = time.Time{}
 	d.backoff = 0
 	if id := sub.AgentInfo.GetID().GetValue(); id != "" {
@@ -60,6 +61,11 @@ func (d *Daemon) subscribed(gen int, sub *executor.Event_Subscribed) {
 	}
 	d.hostIP = hostIPFrom(d.env.AgentEndpoint, sub.AgentInfo.GetHostname())
 	d.log.Info("subscribed", "agent_id", d.env.AgentID, "host_ip", d.hostIP)
+	if !d.trimmed {
+		d.trimmed = true
+		n, err := releaseStartupPages()
+		d.log.Debug("released the pages start-up touched", "mapped_bytes", n, "error", err)
+	}
 	d.sendPending()
 	d.checkIdle()
 }
