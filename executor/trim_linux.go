@@ -1,11 +1,8 @@
 package executor
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -13,40 +10,30 @@ import (
 // executable's read-only mappings (code and read-only data). In the
 // kubemesos binary, package initialisation of the embedded Kubernetes
 // components touches some 100 MiB of them that the executor never uses
-// again. The pages are unmodified private file mappings, so dropping them
-// loses nothing: what the executor does use faults back in from the page
+// again. Only mappings with no private (copy-on-write) pages are dropped,
+// so dropping them loses nothing (a RELRO page written by the dynamic
+// loader is kept): what the executor does use faults back in from the page
 // cache. It returns how many bytes of mappings were advised.
 func releaseStartupPages() (int64, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
-	f, err := os.Open("/proc/self/maps")
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	var released int64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// start-end perms offset dev inode path
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || fields[5] != self || strings.Contains(fields[1], "w") {
-			continue
-		}
-		start, end, ok := strings.Cut(fields[0], "-")
-		if !ok {
-			continue
-		}
-		lo, err1 := strconv.ParseUint(start, 16, 64)
-		hi, err2 := strconv.ParseUint(end, 16, 64)
-		if err1 != nil || err2 != nil || hi <= lo {
-			continue
-		}
-		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), syscall.MADV_DONTNEED); errno != 0 {
-			return released, fmt.Errorf("madvise %s: %w", fields[0], errno)
-		}
-		released += int64(hi - lo)
+	spans, err := droppableMappings(f, self)
+	f.Close()
+	if err != nil {
+		return 0, err
 	}
-	return released, sc.Err()
+	var released int64
+	for _, s := range spans {
+		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(s.start), uintptr(s.end-s.start), syscall.MADV_DONTNEED); errno != 0 {
+			return released, fmt.Errorf("madvise %x-%x: %w", s.start, s.end, errno)
+		}
+		released += int64(s.end - s.start)
+	}
+	return released, nil
 }
