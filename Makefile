@@ -10,9 +10,13 @@ K8S_VERSION := v1.37.2
 LDFLAGS     := -X $(PKG)/internal/buildinfo.Version=$(VERSION) \
 	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
-# Packages with tests. `go test` also compiles packages without any, which under
-# -race would build all of Kubernetes a second time; those are built by vet.
-TEST_PKGS    = $(shell $(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)
+# Packages with tests, split by whether k8s.io/kubernetes is linked in. The
+# light ones run under -race; the heavy ones (the control plane and the
+# kube-scheduler wiring) without it, which reuses the build of the binary
+# instead of building all of Kubernetes a second time with the race detector.
+# Packages without tests are built by vet.
+HEAVY_TEST_PKGS = $(shell $(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... | awk '/ k8s\.io\/kubernetes\//{print $$1}')
+TEST_PKGS       = $(filter-out $(HEAVY_TEST_PKGS),$(shell $(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...))
 TOOLS       := $(CURDIR)/bin/tools
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
@@ -41,6 +45,7 @@ run: build ## Run a whole cluster: bin/kubemesos up (RUN_ARGS='--agents 3 --rese
 .PHONY: test
 test: verify build ## Run every test (unit, contract, e2e) after the static checks
 	KUBEMESOS_BINARY=$(CURDIR)/$(BIN) $(GO) test -race -count=1 $(TEST_PKGS)
+	$(if $(HEAVY_TEST_PKGS),$(GO) test -count=1 $(HEAVY_TEST_PKGS))
 
 .PHONY: bench
 bench: ## Run the Go benchmarks (BENCH=regexp, BENCHTIME=5x)

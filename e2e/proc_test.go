@@ -28,6 +28,15 @@ func children(pid int) []int {
 	return out
 }
 
+// cmdline returns the arguments of pid (nil when it is gone).
+func cmdline(pid int) []string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
 // processesOf lists the live processes running the executable path.
 func processesOf(path string) []int {
 	var out []int

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,8 @@ type Spec struct {
 	// Env is the process's whole environment ("KEY=value").
 	Env []string
 	// WorkingDir is the directory the process starts in; empty means Dir.
+	// container-init creates it if missing; a process started directly
+	// needs it to exist.
 	WorkingDir string
 	// Dir is the working directory when WorkingDir is empty (the pod's
 	// directory).
@@ -44,7 +47,8 @@ type Spec struct {
 	// Self is the kubemesos binary, run as `Self executor container-init`
 	// to set up the namespace and the cgroup before the command's exec.
 	Self string
-	// Cgroup, if not nil, is the memory cgroup the process starts in.
+	// Cgroup, if not nil, is the cgroup the process starts in (in v1,
+	// container-init joins it, so Self is needed).
 	Cgroup *cgroup.Group
 	// Log receives stdout and stderr as CRI lines. With Log nil, Stdout
 	// and Stderr (or /dev/null) are used as given.
@@ -82,15 +86,18 @@ func Start(spec Spec) (*Process, error) {
 		return nil, fmt.Errorf("%w, which only an executor running as root on Linux can make (mount %s at %s)",
 			ErrNoNamespace, spec.Mounts[0].Source, spec.Mounts[0].Target)
 	}
-	if useInit && spec.Self == "" {
-		useInit = false // cgroup v1 without Self: the limit is not applied
+	// cgroup v1 without Self: the process joins its group just after its
+	// start (a fork in its first instants escapes the limit).
+	lateJoin := useInit && spec.Self == ""
+	if lateJoin {
+		useInit = false
 	}
 	var cmd *exec.Cmd
-	var initStatus *os.File
+	var initStatus, initStatusW *os.File
 	if useInit {
 		is := initSpec{Mounts: spec.Mounts, WorkingDir: spec.WorkingDir, Dir: spec.Dir}
 		if spec.Cgroup != nil && !spec.Cgroup.V2() {
-			is.CgroupProcs = spec.Cgroup.ProcsFile()
+			is.CgroupProcs = spec.Cgroup.ProcsFiles()
 		}
 		encoded, err := json.Marshal(is)
 		if err != nil {
@@ -102,8 +109,7 @@ func Start(spec Spec) (*Process, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer w.Close()
-		initStatus = r
+		initStatus, initStatusW = r, w
 		cmd.ExtraFiles = []*os.File{w}
 	} else {
 		path, err := lookPath(spec.Argv[0], spec.Env)
@@ -115,11 +121,18 @@ func Start(spec Spec) (*Process, error) {
 			cmd.Dir = spec.WorkingDir
 		}
 	}
+	closeInitStatus := func() {
+		if initStatus != nil {
+			initStatus.Close()
+			initStatusW.Close()
+		}
+	}
 	cmd.Env = spec.Env
 	cmd.SysProcAttr = sysProcAttr(useInit && len(spec.Mounts) > 0)
 	if spec.Cgroup != nil && spec.Cgroup.V2() {
 		f, _, err := spec.Cgroup.Open()
 		if err != nil {
+			closeInitStatus()
 			return nil, err
 		}
 		defer f.Close()
@@ -129,6 +142,7 @@ func Start(spec Spec) (*Process, error) {
 	p := &Process{cmd: cmd}
 	if spec.Log != nil {
 		if err := p.pipeTo(spec.Log); err != nil {
+			closeInitStatus()
 			return nil, err
 		}
 	} else {
@@ -138,13 +152,23 @@ func Start(spec Spec) (*Process, error) {
 	p.closeWriteEnds()
 	if err != nil {
 		p.closePipes()
-		if initStatus != nil {
-			initStatus.Close()
-		}
+		closeInitStatus()
 		return nil, err
+	}
+	if initStatusW != nil {
+		initStatusW.Close() // the child has its copy
 	}
 	if spec.Log != nil {
 		p.copyLogs(spec.Log)
+	}
+	if lateJoin {
+		for _, procs := range spec.Cgroup.ProcsFiles() {
+			if err := os.WriteFile(procs, []byte(strconv.Itoa(p.Pid())), 0); err != nil {
+				p.Kill()
+				_, _ = p.Wait()
+				return nil, fmt.Errorf("join cgroup: %w", err)
+			}
+		}
 	}
 	if initStatus != nil {
 		// container-init writes why it failed, or nothing: the pipe closes

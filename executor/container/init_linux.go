@@ -16,7 +16,7 @@ import (
 // argument; the command's argv follows.
 type initSpec struct {
 	Mounts      []volume.Mount `json:"mounts,omitempty"`
-	CgroupProcs string         `json:"cgroupProcs,omitempty"`
+	CgroupProcs []string       `json:"cgroupProcs,omitempty"`
 	WorkingDir  string         `json:"workingDir,omitempty"`
 	Dir         string         `json:"dir,omitempty"`
 }
@@ -61,8 +61,8 @@ func initAndExec(args []string) error {
 	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
 		return fmt.Errorf("decode spec: %w", err)
 	}
-	if spec.CgroupProcs != "" {
-		if err := os.WriteFile(spec.CgroupProcs, []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+	for _, procs := range spec.CgroupProcs {
+		if err := os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 type initSpec struct {
 	Mounts      []volume.Mount `json:"mounts,omitempty"`
-	CgroupProcs string         `json:"cgroupProcs,omitempty"`
+	CgroupProcs []string       `json:"cgroupProcs,omitempty"`
 	WorkingDir  string         `json:"workingDir,omitempty"`
 	Dir         string         `json:"dir,omitempty"`
 }

@@ -125,12 +125,7 @@ func representable(name string) bool {
 // reference is missing and the variable stays undefined.
 func resolve(pod *corev1.Pod, c *corev1.Container, task *protocol.PodTask, v *corev1.EnvVar, defined map[string]string) (value string, ok bool, err error) {
 	if v.Value != "" || v.ValueFrom == nil {
-		return ExpandFunc(v.Value, func(name string) string {
-			if val, ok := defined[name]; ok {
-				return val
-			}
-			return "$(" + name + ")"
-		}), true, nil
+		return ExpandFunc(v.Value, keepUnknown(defined)), true, nil
 	}
 	from := v.ValueFrom
 	switch {

@@ -12,13 +12,32 @@ func Expand(s string, env []string) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}
-	values := Map(env)
-	return ExpandFunc(s, func(name string) string {
+	return ExpandFunc(s, keepUnknown(Map(env)))
+}
+
+// ExpandAll expands every element of list (a container's command or args)
+// against env as Expand does; it returns nil for a nil list.
+func ExpandAll(list, env []string) []string {
+	if list == nil {
+		return nil
+	}
+	mapping := keepUnknown(Map(env))
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = ExpandFunc(s, mapping)
+	}
+	return out
+}
+
+// keepUnknown is Kubernetes' mapping: a variable's value, or the reference
+// as written for an unknown variable.
+func keepUnknown(values map[string]string) func(string) string {
+	return func(name string) string {
 		if v, ok := values[name]; ok {
 			return v
 		}
 		return "$(" + name + ")"
-	})
+	}
 }
 
 // Map turns "KEY=value" entries into a map; a later entry for the same name

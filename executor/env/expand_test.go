@@ -5,7 +5,7 @@ import "testing"
 // The cases of Kubernetes' expansion spec (third_party/forked/golang/
 // expansion/expand_test.go), reimplemented.
 func TestExpand(t *testing.T) {
-	env := []string{"VAR_A=A", "VAR_B=B", "VAR_C=C", "VAR_REF=$(VAR_A)", "VAR_EMPTY=", "NOEQ", "DUP=1", "DUP=2"}
+	env := []string{"VAR_A=A", "VAR_B=B", "VAR_C=C", "VAR_REF=$(VAR_A)", "VAR_EMPTY=", "NOEQ", "DUP=1", "DUP=2", "EQ=a=b"}
 	tests := []struct {
 		name, in, want string
 	}{
@@ -32,6 +32,7 @@ func TestExpand(t *testing.T) {
 		{"operator before multibyte rune", "$é$(VAR_A)", "$éA"},
 		{"no operator", "plain text", "plain text"},
 		{"empty input", "", ""},
+		{"value containing =", "$(EQ)", "a=b"},
 		{"nested parens", "$(VAR_A))", "A)"},
 		{"reference with spaces is a name", "$( VAR_A )", "$( VAR_A )"},
 	}
@@ -55,5 +56,22 @@ func TestExpandFuncCallsMappingWithNames(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "A" || names[1] != "B" {
 		t.Errorf("mapping called with %q, want [A B]", names)
+	}
+}
+
+func TestExpandAll(t *testing.T) {
+	env := []string{"NAME=world", "PORT=80"}
+	got := ExpandAll([]string{"echo", "hello $(NAME)", "--port=$(PORT)", "$$(NAME)", "$(UNSET)"}, env)
+	want := []string{"echo", "hello world", "--port=80", "$(NAME)", "$(UNSET)"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("[%d] = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if ExpandAll(nil, env) != nil {
+		t.Error("ExpandAll(nil) is not nil")
 	}
 }

@@ -172,3 +172,29 @@ func TestLogsPerRestartInCRIFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestTerminationMessageFallsBackToLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy corev1.TerminationMessagePolicy
+		script string
+		want   string
+	}{
+		{"fallback on error", corev1.TerminationMessageFallbackToLogsOnError, "seq 1 100; echo boom; exit 1", "boom\n"},
+		{"fallback, success", corev1.TerminationMessageFallbackToLogsOnError, "echo fine", ""},
+		{"file policy", corev1.TerminationMessageReadFile, "echo boom; exit 1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := shell("main", tc.script)
+			c.TerminationMessagePolicy = tc.policy
+			h := startPod(t, podOf(corev1.RestartPolicyNever, c))
+			term := containerStatus(h.waitDone(), "main").State.Terminated
+			if term == nil || !strings.HasSuffix(term.Message, tc.want) || (tc.want == "" && term.Message != "") {
+				t.Fatalf("%s", h.describe(h.pod.Status()))
+			}
+			if tc.want != "" && (strings.Count(term.Message, "\n") != 80 || !strings.HasPrefix(term.Message, "22\n")) {
+				t.Errorf("message is not the last 80 lines: %q", term.Message)
+			}
+		})
+	}
+}

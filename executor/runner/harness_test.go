@@ -159,10 +159,20 @@ func (h *harness) checkNoProcesses() {
 			}
 		}
 	}
+	// The groups are gone too: nothing is left of the containers (killed
+	// orphans may take a moment to be reaped by init).
+	deadline := time.Now().Add(5 * time.Second)
 	for pid := range pids {
-		// The group is gone too: nothing left of the container.
-		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
-			h.t.Errorf("process group %d still exists (%v)", pid, err)
+		for {
+			err := syscall.Kill(-pid, 0)
+			if errors.Is(err, syscall.ESRCH) {
+				break
+			}
+			if time.Now().After(deadline) {
+				h.t.Errorf("process group %d still exists (%v)", pid, err)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }
@@ -266,6 +276,38 @@ func goroutinesSettle(t *testing.T, n int) {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)
 			t.Fatalf("%d goroutines, want at most %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func readFile(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	return string(b), err
+}
+
+// waitForFile waits for a file of the pod's directory to exist.
+func (h *harness) waitForFile(name string) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, err := readFile(h.dir, name); err == nil && b != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no file %s", name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitGone waits for process pid to be gone (reaped).
+func (h *harness) waitGone(pid int) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("process %d still exists", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -89,9 +89,7 @@ func (p *Pod) checkNamespace(spec *corev1.Container) error {
 func (inst *instance) start() (*container.Process, error) {
 	c := inst.c
 	p := c.pod
-	c.pod.mu.Lock()
-	restarts := c.restarts
-	c.pod.mu.Unlock()
+	restarts := c.instanceNumber()
 	logDir := filepath.Join(p.cfg.Dir, "logs", c.spec.Name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
@@ -118,19 +116,31 @@ func (inst *instance) start() (*container.Process, error) {
 	})
 }
 
-// createCgroup puts the instance in a memory cgroup of its own when the
-// container has a memory limit and cgroups are usable.
+// createCgroup puts the instance in a cgroup of its own when the container
+// has a memory or CPU limit and cgroups are usable (CPU limits only where
+// the cpu controller is writable too).
 func (inst *instance) createCgroup(restarts int32) error {
 	p := inst.c.pod
-	limit, ok := inst.c.spec.Resources.Limits[corev1.ResourceMemory]
-	if !ok || p.cfg.Cgroups == nil {
+	mem, hasMem := inst.c.spec.Resources.Limits[corev1.ResourceMemory]
+	cpu, hasCPU := inst.c.spec.Resources.Limits[corev1.ResourceCPU]
+	hasCPU = hasCPU && p.cfg.Cgroups != nil && p.cfg.Cgroups.CPU()
+	if p.cfg.Cgroups == nil || (!hasMem && !hasCPU) {
 		return nil
 	}
-	g, err := p.cfg.Cgroups.Create(p.cgroupParent(), inst.c.spec.Name+"-"+strconv.Itoa(int(restarts)), limit.Value())
+	var limit int64
+	if hasMem {
+		limit = mem.Value()
+	}
+	g, err := p.cfg.Cgroups.Create(p.cgroupParent(), inst.c.spec.Name+"-"+strconv.Itoa(int(restarts)), limit)
 	if err != nil {
 		return fmt.Errorf("memory limit: %w", err)
 	}
 	inst.group = g
+	if hasCPU {
+		if _, err := g.SetCPU(cpu.MilliValue()); err != nil {
+			return fmt.Errorf("cpu limit: %w", err)
+		}
+	}
 	return nil
 }
 

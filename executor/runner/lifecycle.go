@@ -53,8 +53,9 @@ func (r *instanceRun) supervise() (container.Exit, string) {
 		case err := <-hookDone:
 			hookDone = nil
 			if err != nil {
+				// As the kubelet's, the kill runs the preStop hook.
 				msg := fmt.Sprintf("PostStartHookError: %v", err)
-				return r.terminate(r.c.pod.podGrace(), false), msg
+				return r.terminate(r.c.pod.podGrace(), true), msg
 			}
 			r.startProbes()
 		case req := <-r.restart:
@@ -71,39 +72,58 @@ func (r *instanceRun) supervise() (container.Exit, string) {
 
 // terminate ends the process in the kubelet's order: the preStop hook
 // (when asked), SIGTERM, and SIGKILL to the process group once grace has
-// passed since terminate began.
+// passed since terminate began, or earlier if a Kill of the pod shortens it.
 func (r *instanceRun) terminate(grace time.Duration, preStop bool) container.Exit {
-	clk := r.c.pod.clock
-	deadline := clk.Now().Add(grace)
+	p := r.c.pod
+	deadline := p.clock.Now().Add(grace)
 	if h := r.c.spec.Lifecycle; preStop && grace > 0 && h != nil && h.PreStop != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- r.runHandler(ctx, h.PreStop) }()
-		select {
-		case exit := <-r.exitCh:
-			cancel()
+		exit, finished := r.waitUntil(deadline, done)
+		cancel()
+		if !finished {
 			<-done
-			return exit
-		case err := <-done:
-			cancel()
-			if err != nil {
-				r.c.pod.log.Info("preStop hook failed", "container", r.c.spec.Name, "err", err)
-			}
+		}
+		if exit != nil {
+			return *exit
 		}
 	}
-	if remaining := deadline.Sub(clk.Now()); remaining > 0 {
+	if at, _ := p.killDeadline(deadline); p.clock.Now().Before(at) {
 		r.proc.Signal(syscall.SIGTERM)
-		expired := make(chan struct{})
-		t := clk.AfterFunc(remaining, func() { close(expired) })
-		defer t.Stop()
-		select {
-		case exit := <-r.exitCh:
-			return exit
-		case <-expired:
+		if exit, _ := r.waitUntil(deadline, nil); exit != nil {
+			return *exit
 		}
 	}
 	r.proc.Kill()
 	return <-r.exitCh
+}
+
+// waitUntil waits for the process to exit (its exit is returned), for done
+// (finished is true), or for deadline, which a Kill of the pod may bring
+// forward.
+func (r *instanceRun) waitUntil(deadline time.Time, done <-chan error) (exit *container.Exit, finished bool) {
+	p := r.c.pod
+	for {
+		at, regrace := p.killDeadline(deadline)
+		expired := make(chan struct{})
+		t := p.clock.AfterFunc(at.Sub(p.clock.Now()), func() { close(expired) })
+		select {
+		case e := <-r.exitCh:
+			t.Stop()
+			return &e, false
+		case err := <-done:
+			t.Stop()
+			if err != nil {
+				p.log.Info("preStop hook failed", "container", r.c.spec.Name, "err", err)
+			}
+			return nil, true
+		case <-expired:
+			return nil, false
+		case <-regrace:
+			t.Stop()
+		}
+	}
 }
 
 // probeGrace is the grace of a kill after a failed probe: the probe's

@@ -14,28 +14,14 @@ const (
 	ReasonDeadlineExceeded = "DeadlineExceeded"
 	// ReasonKilled: Kill ended the pod before it completed.
 	ReasonKilled = "Killed"
-	// ReasonVolumeError: the pod's volumes could not be set up.
-	ReasonVolumeError = "FailedMount"
 )
 
-// run is the pod's life: the sandbox, init containers in order (sidecars
+// run is the pod's life: init containers in order (sidecars
 // kept running), the regular containers, then termination in the
 // kubelet's order, and the final status.
 func (p *Pod) run() {
 	defer p.finish()
 	spec := &p.cfg.Pod.Spec
-	if len(spec.Volumes) > 0 {
-		vols, err := p.cfg.Volumes(p.cfg.Pod, p.cfg.Task, p.cfg.Dir)
-		if err != nil {
-			p.kill(0, ReasonVolumeError, err.Error())
-			return
-		}
-		p.vols = vols
-	}
-	p.mu.Lock()
-	p.sandboxReady = true
-	p.changed()
-	p.mu.Unlock()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
 		left := p.specSeconds(*d) - p.clock.Now().Sub(p.startTime.Time)
 		t := p.clock.AfterFunc(left, func() {
@@ -144,16 +130,43 @@ func (p *Pod) failIfFatal(c *ctr) {
 func (p *Pod) kill(grace time.Duration, reason, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.phase != "" || !p.killAt.IsZero() {
+	if p.phase != "" {
 		return
 	}
 	if grace < 0 {
 		grace = p.podGrace()
 	}
-	p.killAt = p.clock.Now().Add(grace)
-	p.failReason, p.failMessage = reason, message
+	at := p.clock.Now().Add(grace)
+	if !p.killAt.IsZero() {
+		// Already terminating: a shorter grace takes over, as a kubelet's.
+		if at.Before(p.killAt) {
+			p.killAt = at
+			close(p.regrace)
+			p.regrace = make(chan struct{})
+		}
+		return
+	}
+	p.killAt = at
+	if !p.completed() {
+		p.failReason, p.failMessage = reason, message
+	}
 	close(p.killed)
 	p.changed()
+}
+
+// completed reports whether the pod has nothing left to do: it is
+// initialized and every regular container exited 0 under a policy that does
+// not restart it. The caller holds p.mu.
+func (p *Pod) completed() bool {
+	if !p.initialized || p.cfg.Pod.Spec.RestartPolicy == corev1.RestartPolicyAlways || p.cfg.Pod.Spec.RestartPolicy == "" {
+		return false
+	}
+	for _, c := range p.containers {
+		if !c.init && (c.state.Terminated == nil || c.state.Terminated.ExitCode != 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Pod) isKilled() bool {
@@ -163,6 +176,17 @@ func (p *Pod) isKilled() bool {
 	default:
 		return false
 	}
+}
+
+// killDeadline is deadline, or the end of the pod's kill grace if that is
+// earlier, and a channel closed when a Kill shortens the grace.
+func (p *Pod) killDeadline(deadline time.Time) (time.Time, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.killAt.IsZero() && p.killAt.Before(deadline) {
+		return p.killAt, p.regrace
+	}
+	return deadline, p.regrace
 }
 
 // remainingGrace is what is left of a kill's grace period, or -1 (the
@@ -195,10 +219,10 @@ func (p *Pod) finish() {
 	p.changed()
 }
 
-// finalPhase decides how the pod ended, as a kubelet would: Succeeded when
-// every regular container exited 0 (even if a later kill found nothing left
-// to stop), Failed otherwise with a reason for a deadline, a kill or a
-// container that could not be created, and a message.
+// finalPhase decides how the pod ended: Failed with a reason and message
+// after a deadline, a kill of a pod that had not completed, or a container
+// that could not be created; otherwise Succeeded when every regular
+// container exited 0, and Failed naming the container that did not.
 func (p *Pod) finalPhase() (corev1.PodPhase, string, string) {
 	succeeded := p.initialized
 	var failed *ctr
@@ -215,10 +239,10 @@ func (p *Pod) finalPhase() (corev1.PodPhase, string, string) {
 		}
 	}
 	switch {
-	case succeeded && p.failReason != ReasonDeadlineExceeded:
-		return corev1.PodSucceeded, "", ""
 	case p.failReason != "":
 		return corev1.PodFailed, p.failReason, p.failMessage
+	case succeeded:
+		return corev1.PodSucceeded, "", ""
 	case failed != nil && failed.state.Terminated != nil:
 		t := failed.state.Terminated
 		return corev1.PodFailed, "", fmt.Sprintf("container %s failed: %s (exit code %d)", failed.spec.Name, t.Reason, t.ExitCode)

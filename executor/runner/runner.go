@@ -109,7 +109,7 @@ type Pod struct {
 	clock  clock.Clock
 	timing Timing
 	pub    *publisher
-	vols   Volumes // set by run before any container starts
+	vols   Volumes // nil for a pod without volumes
 
 	httpOnce sync.Once
 	http     *http.Client
@@ -117,18 +117,17 @@ type Pod struct {
 	killed chan struct{} // closed by Kill
 	done   chan struct{}
 
-	mu           sync.Mutex
-	containers   []*ctr // init containers, then regular ones, in spec order
-	startTime    metav1.Time
-	sandboxReady bool
-	initialized  bool
-	killGrace    time.Duration
-	killAt       time.Time
-	failReason   string
-	failMessage  string
-	phase        corev1.PodPhase // set once terminal
-	conditions   map[corev1.PodConditionType]corev1.PodCondition
-	status       *corev1.PodStatus
+	mu          sync.Mutex
+	containers  []*ctr // init containers, then regular ones, in spec order
+	startTime   metav1.Time
+	initialized bool
+	killAt      time.Time
+	regrace     chan struct{} // closed and replaced when a Kill shortens killAt
+	failReason  string
+	failMessage string
+	phase       corev1.PodPhase // set once terminal
+	conditions  map[corev1.PodConditionType]corev1.PodCondition
+	status      *corev1.PodStatus
 }
 
 // Start prepares the pod (volumes, directories) and starts its containers in
@@ -152,7 +151,11 @@ func Start(cfg Config) (*Pod, error) {
 	}
 	if cfg.Volumes == nil {
 		cfg.Volumes = func(pod *corev1.Pod, task *protocol.PodTask, dir string) (Volumes, error) {
-			return volume.Materialize(pod, task, dir)
+			set, err := volume.Materialize(pod, task, dir)
+			if err != nil {
+				return nil, err
+			}
+			return set, nil
 		}
 	}
 	if cfg.Task == nil {
@@ -164,15 +167,33 @@ func Start(cfg Config) (*Pod, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if cfg.Self != "" {
+		// Processes start in the pod's directory: a relative path would not do.
+		self, err := filepath.Abs(cfg.Self)
+		if err != nil {
+			return nil, fmt.Errorf("runner: path of the executor's binary: %w", err)
+		}
+		cfg.Self = self
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("runner: create the pod's directory: %w", err)
 	}
+	var vols Volumes
+	if len(cfg.Pod.Spec.Volumes) > 0 {
+		v, err := cfg.Volumes(cfg.Pod, cfg.Task, cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("volumes of pod %s/%s: %w", cfg.Pod.Namespace, cfg.Pod.Name, err)
+		}
+		vols = v
+	}
 	p := &Pod{
+		vols:       vols,
 		cfg:        cfg,
 		log:        cfg.Logger.With("pod", cfg.Pod.Namespace+"/"+cfg.Pod.Name),
 		clock:      cfg.Clock,
 		timing:     cfg.Timing.withDefaults(),
 		killed:     make(chan struct{}),
+		regrace:    make(chan struct{}),
 		done:       make(chan struct{}),
 		conditions: map[corev1.PodConditionType]corev1.PodCondition{},
 	}
@@ -219,9 +240,8 @@ func ContainerInit(args []string) error { return container.Init(args) }
 // and returns nil: containers then run without limits. Call it once.
 func DetectCgroups(root string, log *slog.Logger) *cgroup.Controller {
 	c, err := cgroup.Detect(root)
-	if err != nil {
+	if err != nil && log != nil {
 		log.Warn("container resource limits are not enforced", "err", err)
-		return nil
 	}
 	return c
 }

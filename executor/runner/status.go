@@ -48,7 +48,7 @@ func (p *Pod) buildStatus() *corev1.PodStatus {
 		}
 	}
 	terminal := s.Phase == corev1.PodSucceeded || s.Phase == corev1.PodFailed
-	p.setCondition(corev1.PodReadyToStartContainers, p.sandboxReady, "", "")
+	p.setCondition(corev1.PodReadyToStartContainers, true, "", "") // Start prepared the sandbox
 	if p.initialized {
 		p.setCondition(corev1.PodInitialized, true, "", "")
 	} else {

@@ -34,6 +34,9 @@ type ctr struct {
 	ready    bool
 	started  bool
 	id       string
+	// restartPending is set between a restart's decision and the next
+	// instance's appearance.
+	restartPending bool
 	// fatal is set when the container cannot be created at all (no
 	// command, a bad env or mount): retrying would not help.
 	fatal bool
@@ -113,6 +116,7 @@ func (c *ctr) supervise() {
 		if policy == corev1.RestartPolicyNever || (policy == corev1.RestartPolicyOnFailure && term.ExitCode == 0) {
 			return
 		}
+		c.pod.log.Debug("restarting container", "container", c.spec.Name, "exit_code", term.ExitCode, "reason", term.Reason, "message", term.Message)
 		if c.pod.clock.Now().Sub(began) >= c.pod.timing.BackOffReset {
 			crashes = 0
 		}
@@ -132,12 +136,34 @@ func (c *ctr) supervise() {
 			}
 		}
 		c.pod.mu.Lock()
-		if c.state.Terminated != nil {
-			c.last = corev1.ContainerState{Terminated: c.state.Terminated}
-		}
-		c.restarts++
+		c.restartPending = true
 		c.pod.mu.Unlock()
 	}
+}
+
+// countRestart counts a pending restart as the next instance shows up in
+// the status, moving the previous one to the last state. The caller holds
+// p.mu.
+func (c *ctr) countRestart() {
+	if !c.restartPending {
+		return
+	}
+	if c.state.Terminated != nil {
+		c.last = corev1.ContainerState{Terminated: c.state.Terminated}
+	}
+	c.restarts++
+	c.restartPending = false
+}
+
+// instanceNumber is the restart count of the instance being started, which
+// names its log file.
+func (c *ctr) instanceNumber() int32 {
+	c.pod.mu.Lock()
+	defer c.pod.mu.Unlock()
+	if c.restartPending {
+		return c.restarts + 1
+	}
+	return c.restarts
 }
 
 // backOff is the kubelet's delay before a restart: none for the first
@@ -172,7 +198,9 @@ func (c *ctr) wait(d time.Duration) bool {
 func (c *ctr) runOnce() *corev1.ContainerStateTerminated {
 	inst, reason, err := c.prepare()
 	if err != nil {
+		c.pod.log.Info("container cannot be created", "container", c.spec.Name, "reason", reason, "err", err)
 		c.pod.mu.Lock()
+		c.countRestart()
 		c.fatal = true
 		c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: err.Error()}}
 		c.pod.changed()
@@ -188,6 +216,7 @@ func (c *ctr) runOnce() *corev1.ContainerStateTerminated {
 		return term
 	}
 	c.pod.mu.Lock()
+	c.countRestart()
 	c.id = fmt.Sprintf("process://%d", proc.Pid())
 	c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}
 	c.ready, c.started = false, false
@@ -216,6 +245,9 @@ func (c *ctr) runOnce() *corev1.ContainerStateTerminated {
 	if inst.group != nil && inst.group.OOMKilled(exit.Signal == syscall.SIGKILL) {
 		term.Reason, term.ExitCode, term.Signal = "OOMKilled", 137, int32(syscall.SIGKILL)
 	}
+	if term.ExitCode != 0 && term.Message == "" && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		term.Message = logTail(inst.log.Path())
+	}
 	c.setTerminated(term)
 	return term
 }
@@ -223,6 +255,7 @@ func (c *ctr) runOnce() *corev1.ContainerStateTerminated {
 func (c *ctr) setTerminated(term *corev1.ContainerStateTerminated) {
 	c.pod.mu.Lock()
 	defer c.pod.mu.Unlock()
+	c.countRestart() // a restart that failed to start
 	c.state = corev1.ContainerState{Terminated: term}
 	c.ready = false
 	c.started = false

@@ -1,6 +1,7 @@
-// Package cgroup limits the memory of groups of processes with the kernel's
-// memory cgroup controller, cgroup v1 (a hierarchy mounted at
-// <root>/memory) or v2 (the unified hierarchy at <root>, with "memory" in
+// Package cgroup limits the memory (and, where the cpu controller is
+// writable too, the CPU time) of groups of processes with the kernel's
+// cgroup controllers, cgroup v1 (hierarchies mounted at <root>/memory and
+// <root>/cpu) or v2 (the unified hierarchy at <root>, with "memory" in
 // cgroup.controllers), and tells whether the OOM killer ended a process of
 // a group. Detect finds a writable controller by creating (and removing) a
 // probe cgroup; a Group is one cgroup under a parent of the caller's
@@ -28,8 +29,9 @@ const DefaultRoot = "/sys/fs/cgroup"
 
 // Controller is a writable memory controller.
 type Controller struct {
-	dir string // the root of the memory hierarchy
-	v2  bool
+	dir    string // the root of the memory hierarchy
+	cpuDir string // the root of the cpu hierarchy, "" without a usable one
+	v2     bool
 }
 
 // Detect finds the memory controller under root (DefaultRoot if empty)
@@ -57,8 +59,34 @@ func Detect(root string) (*Controller, error) {
 	if err := os.Remove(probe); err != nil {
 		return nil, fmt.Errorf("remove probe cgroup: %w", err)
 	}
+	c.cpuDir = detectCPU(root, c.v2)
 	return c, nil
 }
+
+// detectCPU finds a writable cpu controller beside the memory one.
+func detectCPU(root string, v2 bool) string {
+	if v2 {
+		if b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers")); err == nil && hasWord(string(b), "cpu") {
+			return root
+		}
+		return ""
+	}
+	dir := filepath.Join(root, "cpu")
+	if _, err := os.Stat(filepath.Join(dir, "cpu.cfs_quota_us")); err != nil {
+		return ""
+	}
+	probe := filepath.Join(dir, "kubemesos-probe-"+randomHex())
+	if err := os.Mkdir(probe, 0o755); err != nil {
+		return ""
+	}
+	if err := os.Remove(probe); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// CPU reports whether groups can have a CPU limit.
+func (c *Controller) CPU() bool { return c.cpuDir != "" }
 
 // Name is the isolation's name as Mesos calls it.
 func (c *Controller) Name() string { return "cgroups/mem" }
@@ -75,7 +103,7 @@ func (c *Controller) Version() string {
 func (c *Controller) Dir() string { return c.dir }
 
 // Create makes the cgroup parent/name (and parent if needed) with a memory
-// limit of limit bytes.
+// limit of limit bytes (none if limit is 0).
 func (c *Controller) Create(parent, name string, limit int64) (*Group, error) {
 	pdir := filepath.Join(c.dir, parent)
 	if err := os.Mkdir(pdir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -89,9 +117,12 @@ func (c *Controller) Create(parent, name string, limit int64) (*Group, error) {
 			}
 		}
 	}
-	g := &Group{dir: filepath.Join(pdir, name), v2: c.v2, limit: limit}
+	g := &Group{c: c, parent: parent, dir: filepath.Join(pdir, name), v2: c.v2, limit: limit}
 	if err := os.Mkdir(g.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", g.dir, err)
+	}
+	if limit == 0 {
+		return g, nil
 	}
 	if err := g.SetLimit(limit); err != nil {
 		_ = os.Remove(g.dir)
@@ -102,14 +133,69 @@ func (c *Controller) Create(parent, name string, limit int64) (*Group, error) {
 
 // RemoveParent removes a parent cgroup that has no group left.
 func (c *Controller) RemoveParent(parent string) error {
+	if c.cpuDir != "" && c.cpuDir != c.dir {
+		_ = os.Remove(filepath.Join(c.cpuDir, parent))
+	}
 	return os.Remove(filepath.Join(c.dir, parent))
 }
 
 // Group is one cgroup with a memory limit.
 type Group struct {
-	dir   string
-	v2    bool
-	limit int64
+	c      *Controller
+	parent string
+	dir    string
+	cpuDir string // the group in the v1 cpu hierarchy, if it has a CPU limit
+	v2     bool
+	limit  int64
+}
+
+// cpuPeriod is the CFS period CPU limits are expressed in, as the kubelet's.
+const cpuPeriod = 100000
+
+// SetCPU limits the group to millis thousandths of a CPU (a CFS quota over
+// a 100 ms period). Without a cpu controller it does nothing and returns
+// false.
+func (g *Group) SetCPU(millis int64) (bool, error) {
+	if g.c == nil || g.c.cpuDir == "" {
+		return false, nil
+	}
+	quota := strconv.FormatInt(max(millis*cpuPeriod/1000, 1000), 10)
+	if g.v2 {
+		for _, d := range []string{g.c.dir, filepath.Join(g.c.dir, g.parent)} {
+			if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte("+cpu"), 0); err != nil {
+				return false, fmt.Errorf("enable the cpu controller below %s: %w", d, err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(g.dir, "cpu.max"), []byte(quota+" "+strconv.Itoa(cpuPeriod)), 0); err != nil {
+			return false, fmt.Errorf("set cpu limit of %s: %w", g.dir, err)
+		}
+		return true, nil
+	}
+	pdir := filepath.Join(g.c.cpuDir, g.parent)
+	if err := os.Mkdir(pdir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return false, fmt.Errorf("create cgroup %s: %w", pdir, err)
+	}
+	dir := filepath.Join(pdir, filepath.Base(g.dir))
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return false, fmt.Errorf("create cgroup %s: %w", dir, err)
+	}
+	g.cpuDir = dir
+	for file, v := range map[string]string{"cpu.cfs_period_us": strconv.Itoa(cpuPeriod), "cpu.cfs_quota_us": quota} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0); err != nil {
+			return false, fmt.Errorf("set cpu limit of %s: %w", dir, err)
+		}
+	}
+	return true, nil
+}
+
+// ProcsFiles are the files a process writes its pid to, to join the group
+// in every hierarchy it has (memory, and cpu in v1).
+func (g *Group) ProcsFiles() []string {
+	files := []string{g.ProcsFile()}
+	if g.cpuDir != "" {
+		files = append(files, filepath.Join(g.cpuDir, "cgroup.procs"))
+	}
+	return files
 }
 
 // Dir is the cgroup's directory.
@@ -193,16 +279,25 @@ func (g *Group) MaxUsage() int64 {
 // Remove kills what is left in the group and removes it, retrying for a
 // while as the kernel finishes the killed processes.
 func (g *Group) Remove() error {
+	if g.cpuDir != "" {
+		if err := removeDir(g.cpuDir); err != nil {
+			return err
+		}
+	}
+	return removeDir(g.dir)
+}
+
+func removeDir(dir string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		err := os.Remove(g.dir)
+		err := os.Remove(dir)
 		if err == nil || errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
-			return fmt.Errorf("remove cgroup %s: %w", g.dir, err)
+			return fmt.Errorf("remove cgroup %s: %w", dir, err)
 		}
-		b, _ := os.ReadFile(filepath.Join(g.dir, "cgroup.procs"))
+		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		for _, f := range strings.Fields(string(b)) {
 			if pid, err := strconv.Atoi(f); err == nil {
 				_ = syscall.Kill(pid, syscall.SIGKILL)

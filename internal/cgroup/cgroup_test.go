@@ -142,3 +142,57 @@ func TestGroupV2(t *testing.T) {
 		t.Error("memory.events oom_kill 1 not seen")
 	}
 }
+
+func TestCPULimit(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "v1", true: "v2"}[v2], func(t *testing.T) {
+			root := fakeRoot(t, v2)
+			if v2 {
+				write(t, filepath.Join(root, "cgroup.controllers"), "cpu memory\n")
+			} else {
+				if err := os.Mkdir(filepath.Join(root, "cpu"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				write(t, filepath.Join(root, "cpu", "cpu.cfs_quota_us"), "-1\n")
+			}
+			c, err := Detect(root)
+			if err != nil || !c.CPU() {
+				t.Fatalf("cpu controller: %v %v", c, err)
+			}
+			g, err := c.Create("pod", "c-0", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(g.Dir(), "memory.max")); !os.IsNotExist(err) {
+				t.Errorf("memory limit written without a limit: %v", err)
+			}
+			if ok, err := g.SetCPU(250); !ok || err != nil {
+				t.Fatalf("SetCPU: %v %v", ok, err)
+			}
+			if v2 {
+				if got := read(t, filepath.Join(g.Dir(), "cpu.max")); got != "25000 100000" {
+					t.Errorf("cpu.max %q", got)
+				}
+				return
+			}
+			dir := filepath.Join(root, "cpu", "pod", "c-0")
+			if got := read(t, filepath.Join(dir, "cpu.cfs_quota_us")); got != "25000" {
+				t.Errorf("quota %q", got)
+			}
+			if files := g.ProcsFiles(); len(files) != 2 || files[1] != filepath.Join(dir, "cgroup.procs") {
+				t.Errorf("procs files %v", files)
+			}
+		})
+	}
+	c, err := Detect(fakeRoot(t, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Create("pod", "c", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := g.SetCPU(100); ok || err != nil || c.CPU() {
+		t.Errorf("SetCPU without a cpu controller: %v %v", ok, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/agent"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executor"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
@@ -33,8 +34,9 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		version.NewCommand(),
 		master.NewCommand(ctx),
 		agent.NewCommand(ctx),
+		up.NewCommand(ctx, framework.UpComponent()),
+		framework.NewCommand(ctx),
 		executor.NewCommand(ctx),
-		up.NewCommand(ctx),
 		kubectl.NewCommand(up.DefaultDataDir),
 	)
 	return root

@@ -19,6 +19,9 @@ type Component interface {
 	Start(ctx context.Context, env Env) error
 	// Stop ends it and returns once it is gone.
 	Stop(ctx context.Context) error
+	// Err reports a failure after a successful Start; up then shuts the
+	// whole cluster down with that error.
+	Err() <-chan error
 }
 
 // Env is what a Component gets to work with.

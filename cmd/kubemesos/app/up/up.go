@@ -158,6 +158,7 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		RESTConfig: cp.RESTConfig(),
 		MesosURL:   mesos.URL,
 	}
+	componentErr := make(chan error, len(components))
 	for _, c := range components {
 		t := time.Now()
 		env.Logger = log.With("component", c.Name())
@@ -166,6 +167,11 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		}
 		stops = append(stops, stopper{name: c.Name(), stop: c.Stop})
 		p.step(c.Name(), time.Since(t), "ready")
+		go func(c Component) {
+			if err, ok := <-c.Err(); ok && err != nil {
+				componentErr <- fmt.Errorf("%s: %w", c.Name(), err)
+			}
+		}(c)
 	}
 
 	p.printf("%s (%.1fs): Kubernetes API %s, Mesos master %s. Stop with Ctrl-C.", ReadyPrefix, time.Since(began).Seconds(), cp.Server(), mesos.URL)
@@ -180,6 +186,8 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 	case err := <-cp.Err():
 		return err
 	case err := <-mesos.Err():
+		return err
+	case err := <-componentErr:
 		return err
 	}
 }

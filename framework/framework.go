@@ -1,0 +1,227 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+
+	"github.com/kubemesos/kubemesos/framework/node"
+	"github.com/kubemesos/kubemesos/framework/offer"
+	"github.com/kubemesos/kubemesos/framework/podtask"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
+)
+
+// ErrNotSubscribed is returned for calls made while no subscription is up.
+var ErrNotSubscribed = errors.New("not subscribed to the Mesos master")
+
+// uidIndex indexes the pod informer by pod UID.
+const uidIndex = "uid"
+
+// Framework is a running kubemesos framework. Build it with New, run it with
+// Run; Offers is what the MesosOffers plugin uses.
+type Framework struct {
+	cfg    Config
+	kube   kubernetes.Interface
+	log    *slog.Logger
+	clock  clock.WithTickerAndDelayedExecution
+	taint  *corev1.Taint
+	exec   podtask.ExecutorConfig
+	resolv podtask.Resolver
+
+	pool    *offer.Pool
+	namer   *node.Namer
+	metrics *metrics
+
+	factory   informers.SharedInformerFactory
+	podLister corelisters.PodLister
+	podIndex  cache.Indexer
+
+	// caller is the current subscription's caller (nil while not
+	// subscribed), frameworkID the ID the master gave.
+	callMu      sync.RWMutex
+	caller      calls.Caller
+	frameworkID string
+
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	batchMu sync.Mutex
+	batches map[string][]*launchReq // by node
+
+	tasksMu sync.Mutex
+	tasks   map[types.UID]*task
+
+	demandMu sync.Mutex
+	demand   offer.Demand
+	pending  map[types.UID]bool
+
+	nodes *nodeSync
+}
+
+// task is what the framework knows of one pod's task.
+type task struct {
+	agentID, node string
+	state         mesos.TaskState
+	seq           uint64
+	directory     string
+	logs          map[string][]string
+	killSent      bool
+}
+
+// Option adjusts a Framework built by New (tests inject a clock).
+type Option func(*Framework)
+
+// WithClock makes the framework read time from c.
+func WithClock(c clock.WithTickerAndDelayedExecution) Option {
+	return func(f *Framework) { f.clock = c }
+}
+
+// WithResolver replaces the client-go Resolver of pod payloads.
+func WithResolver(r podtask.Resolver) Option { return func(f *Framework) { f.resolv = r } }
+
+// New validates cfg and builds a framework that uses kube for the
+// Kubernetes API. It starts nothing: call Run.
+func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option) (*Framework, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if kube == nil {
+		return nil, errors.New("framework: a Kubernetes client is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	taint, _ := ParseTaint(cfg.NodeTaint)
+	f := &Framework{
+		cfg:     cfg,
+		kube:    kube,
+		log:     log.With("component", "framework"),
+		clock:   clock.RealClock{},
+		taint:   taint,
+		exec:    podtask.ExecutorConfig{ID: offer.ExecutorID, URI: cfg.ExecutorURI, Command: cfg.ExecutorCommand},
+		resolv:  kubeResolver{kube: kube},
+		namer:   node.NewNamer(),
+		metrics: newMetrics(),
+		ready:   make(chan struct{}),
+		batches: map[string][]*launchReq{},
+		tasks:   map[types.UID]*task{},
+		pending: map[types.UID]bool{},
+	}
+	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
+	for _, o := range opts {
+		o(f)
+	}
+	f.nodes = newNodeSync(f)
+	f.factory = informers.NewSharedInformerFactory(kube, 0)
+	podInformer := f.factory.Core().V1().Pods()
+	if err := podInformer.Informer().AddIndexers(cache.Indexers{uidIndex: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			return []string{string(p.UID)}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("framework: pod index: %w", err)
+	}
+	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { f.podChanged(nil, obj) },
+		UpdateFunc: f.podChanged,
+		DeleteFunc: f.podDeleted,
+	}); err != nil {
+		return nil, fmt.Errorf("framework: pod handler: %w", err)
+	}
+	f.podLister = podInformer.Lister()
+	f.podIndex = podInformer.Informer().GetIndexer()
+	return f, nil
+}
+
+// Offers is what the MesosOffers plugin needs of the framework.
+func (f *Framework) Offers() mesosoffers.Offers { return offersAPI{f} }
+
+// Ready is closed once the framework first subscribed and its pod cache
+// synced.
+func (f *Framework) Ready() <-chan struct{} { return f.ready }
+
+// FrameworkID is the framework ID of the current (or last) subscription.
+func (f *Framework) FrameworkID() string {
+	f.callMu.RLock()
+	defer f.callMu.RUnlock()
+	return f.frameworkID
+}
+
+// Run runs the framework until ctx ends: informers, the subscription loop
+// and the periodic work (declines, node writes, leases).
+func (f *Framework) Run(ctx context.Context) error {
+	f.factory.Start(ctx.Done())
+	defer f.factory.Shutdown()
+	for typ, ok := range f.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("framework: cache of %v did not sync", typ)
+		}
+	}
+	if err := f.nodes.loadExisting(ctx); err != nil {
+		return err
+	}
+	id, err := f.loadFrameworkID(ctx)
+	if err != nil {
+		return err
+	}
+	f.callMu.Lock()
+	f.frameworkID = id
+	f.callMu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f.periodic(ctx)
+	}()
+	err = f.subscribeLoop(ctx)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// periodic runs the timed decisions: expired offers, node writes, leases,
+// suppress/revive.
+func (f *Framework) periodic(ctx context.Context) {
+	tick := f.clock.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C():
+		}
+		now := f.clock.Now()
+		for _, d := range f.pool.Expired(now) {
+			f.decline(ctx, d)
+		}
+		f.updateDemand(ctx)
+		f.nodes.sync(ctx, now)
+	}
+}
+
+func (f *Framework) decline(ctx context.Context, d offer.Decline) {
+	call := calls.Decline(d.OfferIDs...).With(calls.RefuseSeconds(f.cfg.DeclineRefuse))
+	if err := f.call(ctx, call); err != nil {
+		f.log.Debug("decline failed", "agent_id", d.AgentID, "err", err)
+		return
+	}
+	f.metrics.offers.WithLabelValues("declined").Add(float64(len(d.OfferIDs)))
+}

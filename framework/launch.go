@@ -1,0 +1,211 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubemesos/kubemesos/framework/offer"
+	"github.com/kubemesos/kubemesos/framework/podtask"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
+)
+
+// offersAPI is the framework as the MesosOffers plugin sees it.
+type offersAPI struct{ f *Framework }
+
+var _ mesosoffers.Offers = offersAPI{}
+
+func (o offersAPI) Available(node, role string) (mesosoffers.Available, bool) {
+	return o.f.pool.Available(node, role)
+}
+
+func (o offersAPI) Reserve(node string, c mesosoffers.Claim) error { return o.f.pool.Reserve(node, c) }
+
+func (o offersAPI) Unreserve(node string, pod types.UID) { o.f.pool.Unreserve(node, pod) }
+
+func (o offersAPI) Launch(ctx context.Context, pod *corev1.Pod, node string) error {
+	return o.f.launch(ctx, pod, node)
+}
+
+// launchReq is one pod waiting for its agent's batch to go out.
+type launchReq struct {
+	pod  *corev1.Pod
+	data []byte
+	done chan error
+}
+
+// launch builds the pod's payload, queues it for its agent's next ACCEPT and
+// waits for the result.
+func (f *Framework) launch(ctx context.Context, pod *corev1.Pod, nodeName string) error {
+	start := f.clock.Now()
+	agentID, ok := f.pool.AgentOf(nodeName)
+	if !ok {
+		f.pool.Unreserve(nodeName, pod.UID)
+		return fmt.Errorf("launch %s/%s: node %s: %w", pod.Namespace, pod.Name, nodeName, offer.ErrUnknownNode)
+	}
+	if err := podtask.Check(pod); err != nil {
+		f.pool.Unreserve(nodeName, pod.UID)
+		go f.failPod(context.WithoutCancel(ctx), pod, "Unsupported", err.Error())
+		return fmt.Errorf("launch %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	agent, _ := f.pool.Agent(agentID)
+	data, err := podtask.Payload(ctx, pod, podtask.Node{Name: nodeName, HostIP: agentIP(agent)}, f.resolv)
+	if err != nil {
+		f.pool.Unreserve(nodeName, pod.UID)
+		return fmt.Errorf("launch %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	req := &launchReq{pod: pod, data: data, done: make(chan error, 1)}
+	f.batchMu.Lock()
+	first := len(f.batches[nodeName]) == 0
+	f.batches[nodeName] = append(f.batches[nodeName], req)
+	f.batchMu.Unlock()
+	if first {
+		f.clock.AfterFunc(f.cfg.LaunchWindow, func() { f.flush(context.WithoutCancel(ctx), nodeName) })
+	}
+	select {
+	case err := <-req.done:
+		if err == nil {
+			f.metrics.launchLatency.Observe(f.clock.Since(start).Seconds())
+		}
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush sends the batch of one node: one ACCEPT per role with a LAUNCH of
+// every pod's task, on all the agent's offers of that role; what is left
+// goes back with a zero refuse filter.
+func (f *Framework) flush(ctx context.Context, nodeName string) {
+	f.batchMu.Lock()
+	reqs := f.batches[nodeName]
+	delete(f.batches, nodeName)
+	f.batchMu.Unlock()
+	byUID := map[types.UID]*launchReq{}
+	uids := make([]types.UID, 0, len(reqs))
+	for _, r := range reqs {
+		byUID[r.pod.UID] = r
+		uids = append(uids, r.pod.UID)
+	}
+	launches, missing, err := f.pool.Take(nodeName, uids)
+	for _, uid := range missing {
+		e := err
+		if e == nil {
+			e = offer.ErrNoClaim
+		}
+		byUID[uid].done <- fmt.Errorf("launch on node %s: %w", nodeName, e)
+	}
+	for _, l := range launches {
+		f.accept(ctx, nodeName, l, byUID)
+	}
+}
+
+func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch, byUID map[types.UID]*launchReq) {
+	rest := l.Resources
+	fail := func(err error, claims ...mesosoffers.Claim) {
+		for _, c := range claims {
+			f.pool.TaskEnded(l.AgentID, c.Pod)
+			byUID[c.Pod].done <- err
+		}
+	}
+	if l.NewExecutor {
+		_, r, ok := offer.Carve(rest, offer.ExecutorResources)
+		if !ok {
+			f.pool.ExecutorGone(l.AgentID)
+			fail(fmt.Errorf("agent %s offers no room for the kubemesos executor in role %s", l.AgentID, l.Role), l.Claims...)
+			f.declineIDs(ctx, l.OfferIDs)
+			return
+		}
+		rest = r
+	}
+	executor := podtask.Executor(f.exec, f.FrameworkID(), executorResources(l.Role))
+	var tasks []mesos.TaskInfo
+	var launched []mesosoffers.Claim
+	for _, c := range l.Claims {
+		taken, r, ok := offer.Carve(rest, c.Resources)
+		if !ok {
+			fail(fmt.Errorf("the offers of agent %s no longer hold the claim of pod %s: %w", l.AgentID, c.Pod, offer.ErrNoFit), c)
+			continue
+		}
+		rest = r
+		req := byUID[c.Pod]
+		tasks = append(tasks, podtask.Task(req.pod, l.AgentID, taken, executor, req.data))
+		launched = append(launched, c)
+	}
+	if len(tasks) == 0 {
+		f.declineIDs(ctx, l.OfferIDs)
+		return
+	}
+	// Intent: the task is recorded before the ACCEPT goes out, so that its
+	// updates (even a fast TASK_ERROR) find it.
+	f.tasksMu.Lock()
+	for _, c := range launched {
+		f.tasks[c.Pod] = &task{agentID: l.AgentID, node: nodeName, state: mesos.TASK_STAGING}
+	}
+	f.tasksMu.Unlock()
+	call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(l.OfferIDs...)).With(calls.RefuseSeconds(0))
+	err := f.call(ctx, call)
+	if err != nil {
+		f.tasksMu.Lock()
+		for _, c := range launched {
+			delete(f.tasks, c.Pod)
+		}
+		f.tasksMu.Unlock()
+		if l.NewExecutor {
+			f.pool.ExecutorGone(l.AgentID)
+		}
+		fail(fmt.Errorf("accept on agent %s: %w", l.AgentID, err), launched...)
+		return
+	}
+	f.metrics.offers.WithLabelValues("used").Add(float64(len(l.OfferIDs)))
+	f.log.Debug("launched", "agent_id", l.AgentID, "node", nodeName, "tasks", len(tasks), "offers", len(l.OfferIDs))
+	for _, c := range launched {
+		byUID[c.Pod].done <- nil
+	}
+}
+
+func (f *Framework) declineIDs(ctx context.Context, ids []mesos.OfferID) {
+	if len(ids) == 0 {
+		return
+	}
+	f.decline(ctx, offer.Decline{OfferIDs: ids})
+}
+
+// executorResources are the executor's resources, the same for every agent
+// and role (so that the same agent always sees the same ExecutorInfo).
+func executorResources(role string) []mesos.Resource {
+	scalar := func(name string, v float64) mesos.Resource {
+		return mesos.Resource{
+			Name:           name,
+			Type:           mesos.SCALAR.Enum(),
+			Scalar:         &mesos.Value_Scalar{Value: v},
+			AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role},
+		}
+	}
+	return []mesos.Resource{
+		scalar("cpus", offer.ExecutorResources.CPUs),
+		scalar("mem", offer.ExecutorResources.MemMiB),
+	}
+}
+
+// agentIP is the address pods on the agent get as hostIP (process pods
+// share the agent's network).
+func agentIP(a offer.Agent) string {
+	if a.URL != nil {
+		if ip := a.URL.Address.GetIP(); ip != "" {
+			return ip
+		}
+		if h := a.URL.Address.GetHostname(); h != "" {
+			if ips, err := net.LookupIP(h); err == nil && len(ips) > 0 {
+				return ips[0].String()
+			}
+			return h
+		}
+	}
+	return a.Hostname
+}

@@ -1,0 +1,59 @@
+package framework
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the framework's Prometheus metrics, on its own registry.
+type metrics struct {
+	registry      *prometheus.Registry
+	offers        *prometheus.CounterVec // by outcome: received, used, declined, rescinded
+	pending       prometheus.Gauge
+	launchLatency prometheus.Histogram
+	updates       *prometheus.CounterVec // by state
+	subscriptions prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "offers_total",
+			Help: "Mesos offers by what became of them: received, used, declined, rescinded.",
+		}, []string{"outcome"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "pending_pods",
+			Help: "Pods of this framework waiting for a node.",
+		}),
+		launchLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "launch_latency_seconds",
+			Help:    "Time from a Launch call to the master taking its ACCEPT.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "status_updates_total",
+			Help: "Mesos task status updates received, by task state.",
+		}, []string{"state"}),
+		subscriptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "subscriptions_total",
+			Help: "Successful subscriptions to the Mesos master.",
+		}),
+	}
+	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions)
+	for _, o := range []string{"received", "used", "declined", "rescinded"} {
+		m.offers.WithLabelValues(o)
+	}
+	return m
+}
+
+// Metrics serves the framework's metrics in the Prometheus text format.
+func (f *Framework) Metrics() http.Handler {
+	return promhttp.HandlerFor(f.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// MetricsRegistry is the registry the framework's metrics live on, for
+// callers that gather several registries into one endpoint.
+func (f *Framework) MetricsRegistry() *prometheus.Registry { return f.metrics.registry }

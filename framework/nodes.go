@@ -1,0 +1,243 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubemesos/kubemesos/framework/node"
+	"github.com/kubemesos/kubemesos/framework/offer"
+)
+
+// leaseNamespace holds node leases.
+const leaseNamespace = corev1.NamespaceNodeLease
+
+// leaseDuration is what a node lease claims.
+const leaseDuration = int32(40)
+
+// nodeSync writes the Nodes and Leases of the agents the pool knows.
+type nodeSync struct {
+	f      *Framework
+	writer *node.Writer
+
+	mu        sync.Mutex
+	agents    map[string]offer.Agent // by node name: last view
+	objects   map[string]*corev1.Node
+	byName    map[string]string // node name → agent ID (also existing nodes)
+	lastLease time.Time
+}
+
+func newNodeSync(f *Framework) *nodeSync {
+	return &nodeSync{
+		f:       f,
+		writer:  node.NewWriter(f.cfg.NodeStatusInterval, time.Minute),
+		agents:  map[string]offer.Agent{},
+		objects: map[string]*corev1.Node{},
+		byName:  map[string]string{},
+	}
+}
+
+// loadExisting learns the names of our existing nodes, so that agents keep
+// their node names across restarts.
+func (s *nodeSync) loadExisting(ctx context.Context) error {
+	list, err := s.f.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: node.LabelManaged + "=true"})
+	if err != nil {
+		return fmt.Errorf("framework: list nodes: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range list.Items {
+		n := &list.Items[i]
+		if id := n.Labels[node.LabelAgentID]; id != "" {
+			s.f.namer.Known(id, n.Name)
+			s.byName[n.Name] = id
+			s.objects[n.Name] = n
+		}
+	}
+	return nil
+}
+
+func (s *nodeSync) agentOf(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.byName[name]
+	return id, ok
+}
+
+// remove deletes the node of a removed agent.
+func (s *nodeSync) remove(ctx context.Context, name string) {
+	s.mu.Lock()
+	delete(s.agents, name)
+	delete(s.objects, name)
+	delete(s.byName, name)
+	s.writer.Forget(name)
+	s.mu.Unlock()
+	err := s.f.kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		s.f.log.Warn("could not delete the node of a removed agent", "node", name, "err", err)
+	}
+}
+
+// sync writes the nodes that are due and renews leases.
+func (s *nodeSync) sync(ctx context.Context, now time.Time) {
+	for _, a := range s.f.pool.Changed() {
+		s.mu.Lock()
+		s.agents[a.Node] = a
+		s.byName[a.Node] = a.ID
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	names := make([]string, 0, len(s.agents))
+	for n := range s.agents {
+		names = append(names, n)
+	}
+	renew := now.Sub(s.lastLease) >= s.f.cfg.LeaseInterval
+	if renew {
+		s.lastLease = now
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		s.mu.Lock()
+		a := s.agents[name]
+		s.mu.Unlock()
+		desired := node.Build(node.Agent{
+			ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
+			Offered: a.Offered, Used: a.Used, Ready: true,
+		}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
+		if s.writer.Due(desired, now) {
+			if err := s.write(ctx, desired); err != nil {
+				s.f.log.Warn("node write failed", "node", name, "err", err)
+				continue
+			}
+			s.writer.Wrote(desired, now)
+		}
+		if renew {
+			if err := s.renewLease(ctx, name, now); err != nil {
+				s.f.log.Debug("lease renewal failed", "node", name, "err", err)
+			}
+		}
+	}
+}
+
+// write creates or updates a node object and its status.
+func (s *nodeSync) write(ctx context.Context, desired *corev1.Node) error {
+	nodes := s.f.kube.CoreV1().Nodes()
+	s.mu.Lock()
+	cur := s.objects[desired.Name]
+	s.mu.Unlock()
+	if cur == nil {
+		created, err := nodes.Create(ctx, desired, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			cur = created
+		case apierrors.IsAlreadyExists(err):
+			if cur, err = nodes.Get(ctx, desired.Name, metav1.GetOptions{}); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	next := cur.DeepCopy()
+	if next.Labels == nil {
+		next.Labels = map[string]string{}
+	}
+	metaChanged := false
+	for k, v := range desired.Labels {
+		if next.Labels[k] != v {
+			next.Labels[k] = v
+			metaChanged = true
+		}
+	}
+	if desired.Spec.ProviderID != next.Spec.ProviderID || !sameTaints(desired.Spec.Taints, next.Spec.Taints) {
+		next.Spec.ProviderID = desired.Spec.ProviderID
+		next.Spec.Taints = mergeTaints(next.Spec.Taints, desired.Spec.Taints)
+		metaChanged = true
+	}
+	if metaChanged {
+		updated, err := nodes.Update(ctx, next, metav1.UpdateOptions{})
+		if err != nil {
+			s.forget(desired.Name)
+			return err
+		}
+		next = updated.DeepCopy()
+	}
+	next.Status = desired.Status
+	updated, err := nodes.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	if err != nil {
+		s.forget(desired.Name)
+		return err
+	}
+	s.mu.Lock()
+	s.objects[desired.Name] = updated
+	s.mu.Unlock()
+	return nil
+}
+
+// forget drops the cached object so that the next write reads it afresh.
+func (s *nodeSync) forget(name string) {
+	s.mu.Lock()
+	delete(s.objects, name)
+	s.mu.Unlock()
+}
+
+func sameTaints(want, have []corev1.Taint) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if h.Key == w.Key && h.Value == w.Value && h.Effect == w.Effect {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeTaints adds ours to the node's taints (others, e.g. the node
+// lifecycle controller's, stay).
+func mergeTaints(have, want []corev1.Taint) []corev1.Taint {
+	out := append([]corev1.Taint(nil), have...)
+	for _, w := range want {
+		if !sameTaints([]corev1.Taint{w}, out) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func (s *nodeSync) renewLease(ctx context.Context, name string, now time.Time) error {
+	leases := s.f.kube.CoordinationV1().Leases(leaseNamespace)
+	renew := metav1.NewMicroTime(now)
+	holder := name
+	dur := leaseDuration
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		s.mu.Lock()
+		obj := s.objects[name]
+		s.mu.Unlock()
+		lease := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: leaseNamespace},
+			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, RenewTime: &renew},
+		}
+		if obj != nil {
+			lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: name, UID: obj.UID}}
+		}
+		_, err = leases.Create(ctx, lease, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.RenewTime = &holder, &dur, &renew
+	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	return err
+}

@@ -1,0 +1,447 @@
+package offer
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
+)
+
+// ExecutorID is the kubemesos executor's ID on every agent, whatever the
+// framework's configuration (an upgraded framework adopts running executors).
+const ExecutorID = "kubemesos"
+
+// ExecutorResources is what one kubemesos executor costs on its agent.
+var ExecutorResources = mesosoffers.Resources{CPUs: 0.1, MemMiB: 64}
+
+// Errors of Reserve and Take, classified for callers.
+var (
+	// ErrUnknownNode: the node is no agent this pool knows.
+	ErrUnknownNode = errors.New("not a Mesos agent of this framework")
+	// ErrNoFit: the claim does not fit what the agent offers now.
+	ErrNoFit = errors.New("claim does not fit the agent's offers")
+	// ErrNoClaim: the pod holds no claim on the node.
+	ErrNoClaim = errors.New("pod holds no claim")
+)
+
+// Agent is what the pool knows of one agent, from its offers.
+type Agent struct {
+	ID, Node, Hostname string
+	// URL is the agent's HTTP endpoint as offers report it.
+	URL        *mesos.URL
+	Attributes []mesos.Attribute
+	Domain     *mesos.DomainInfo
+	// Offered is what the agent offers now (all roles); Used is what our
+	// launched tasks hold there.
+	Offered, Used mesosoffers.Resources
+	// Executor is true while an executor of ours runs or is being launched.
+	Executor bool
+}
+
+// Namer gives the node name of a newly seen agent.
+type Namer func(agentID, hostname string) string
+
+type agent struct {
+	Agent
+	offers map[string]*held
+	claims map[types.UID]mesosoffers.Claim
+	tasks  map[types.UID]mesosoffers.Resources
+}
+
+type held struct {
+	offer mesos.Offer
+	role  string
+	at    time.Time
+}
+
+// Pool holds offers and claims. The zero value is not usable: use NewPool.
+type Pool struct {
+	hold  time.Duration
+	namer Namer
+
+	mu      sync.Mutex
+	agents  map[string]*agent // by agent ID
+	nodes   map[string]string // node name → agent ID
+	offers  map[string]*held  // by offer ID
+	changed map[string]bool   // agent IDs whose Agent view changed
+}
+
+// NewPool returns an empty pool that holds unclaimed offers for hold and
+// names agents' nodes with namer.
+func NewPool(hold time.Duration, namer Namer) *Pool {
+	return &Pool{
+		hold:    hold,
+		namer:   namer,
+		agents:  map[string]*agent{},
+		nodes:   map[string]string{},
+		offers:  map[string]*held{},
+		changed: map[string]bool{},
+	}
+}
+
+// Add takes offers received at now.
+func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range offers {
+		a := p.agentLocked(o)
+		h := &held{offer: o, role: o.GetAllocationInfo().GetRole(), at: now}
+		a.offers[o.ID.Value] = h
+		p.offers[o.ID.Value] = h
+		for _, e := range o.ExecutorIDs {
+			if e.Value == ExecutorID {
+				a.Executor = true
+			}
+		}
+		a.URL, a.Attributes, a.Domain = o.URL, o.Attributes, o.Domain
+		p.refreshLocked(a)
+	}
+}
+
+func (p *Pool) agentLocked(o mesos.Offer) *agent {
+	id := o.AgentID.Value
+	if a, ok := p.agents[id]; ok {
+		return a
+	}
+	a := &agent{
+		Agent:  Agent{ID: id, Hostname: o.Hostname, Node: p.namer(id, o.Hostname)},
+		offers: map[string]*held{},
+		claims: map[types.UID]mesosoffers.Claim{},
+		tasks:  map[types.UID]mesosoffers.Resources{},
+	}
+	p.agents[id] = a
+	p.nodes[a.Node] = id
+	return a
+}
+
+// refreshLocked recomputes a's Offered and marks it changed.
+func (p *Pool) refreshLocked(a *agent) {
+	var all []mesos.Resource
+	for _, id := range sortedKeys(a.offers) {
+		all = append(all, a.offers[id].offer.Resources...)
+	}
+	a.Offered = Summarize(all)
+	var used mesosoffers.Resources
+	for _, r := range a.tasks {
+		used = Add(used, r)
+	}
+	a.Used = used
+	p.changed[a.ID] = true
+}
+
+// Rescind drops an offer the master rescinded.
+func (p *Pool) Rescind(offerID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h, ok := p.offers[offerID]
+	if !ok {
+		return
+	}
+	delete(p.offers, offerID)
+	if a, ok := p.agents[h.offer.AgentID.Value]; ok {
+		delete(a.offers, offerID)
+		p.refreshLocked(a)
+	}
+}
+
+// Clear drops every offer (the subscription ended: the master discards them).
+func (p *Pool) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.offers = map[string]*held{}
+	for _, a := range p.agents {
+		a.offers = map[string]*held{}
+		p.refreshLocked(a)
+	}
+}
+
+// RemoveAgent forgets an agent that is gone, with its offers and claims, and
+// returns its view as it was (ok false if unknown).
+func (p *Pool) RemoveAgent(agentID string) (Agent, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.agents[agentID]
+	if !ok {
+		return Agent{}, false
+	}
+	for id := range a.offers {
+		delete(p.offers, id)
+	}
+	delete(p.agents, agentID)
+	delete(p.nodes, a.Node)
+	delete(p.changed, agentID)
+	return a.Agent, true
+}
+
+// ExecutorGone records that our executor on the agent ended.
+func (p *Pool) ExecutorGone(agentID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.agents[agentID]; ok {
+		a.Executor = false
+		p.changed[agentID] = true
+	}
+}
+
+// TaskEnded releases what a launched pod's task held, when it ended.
+func (p *Pool) TaskEnded(agentID string, pod types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.agents[agentID]; ok {
+		if _, ok := a.tasks[pod]; ok {
+			delete(a.tasks, pod)
+			p.refreshLocked(a)
+		}
+	}
+}
+
+// TaskRunning records a task of ours found on an agent (after a restart),
+// so that the node's allocatable counts it.
+func (p *Pool) TaskRunning(agentID string, pod types.UID, r mesosoffers.Resources) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.agents[agentID]; ok {
+		a.tasks[pod] = r
+		p.refreshLocked(a)
+	}
+}
+
+// AgentOf returns the agent ID behind a node.
+func (p *Pool) AgentOf(node string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id, ok := p.nodes[node]
+	return id, ok
+}
+
+// Agent returns the view of one agent.
+func (p *Pool) Agent(agentID string) (Agent, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.agents[agentID]
+	if !ok {
+		return Agent{}, false
+	}
+	return a.Agent, true
+}
+
+// Changed returns the agents whose view changed since the last call.
+func (p *Pool) Changed() []Agent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Agent
+	for _, id := range sortedKeys(p.changed) {
+		if a, ok := p.agents[id]; ok {
+			out = append(out, a.Agent)
+		}
+	}
+	p.changed = map[string]bool{}
+	return out
+}
+
+// Available is what the node's agent offers role now, less the claims on
+// it; see mesosoffers.Offers.
+func (p *Pool) Available(node, role string) (mesosoffers.Available, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.agents[p.nodes[node]]
+	if !ok {
+		return mesosoffers.Available{}, false
+	}
+	return p.availableLocked(a, role), true
+}
+
+func (p *Pool) availableLocked(a *agent, role string) mesosoffers.Available {
+	var offered []mesos.Resource
+	for _, id := range sortedKeys(a.offers) {
+		if h := a.offers[id]; h.role == role {
+			offered = append(offered, h.offer.Resources...)
+		}
+	}
+	free := Summarize(offered)
+	for _, c := range a.claims {
+		if c.Role == role {
+			free = Sub(free, c.Resources)
+		}
+	}
+	out := mesosoffers.Available{Agent: a.ID}
+	switch {
+	case a.Executor:
+	case len(a.claims) == 0:
+		out.Executor = ExecutorResources
+	case p.executorRoleLocked(a) == role:
+		free = Sub(free, ExecutorResources)
+	}
+	out.Resources = free
+	return out
+}
+
+// executorRoleLocked is the role whose offers pay for a new executor: the
+// role of the first claim (by pod UID) on an agent without an executor.
+func (p *Pool) executorRoleLocked(a *agent) string {
+	uids := make([]string, 0, len(a.claims))
+	for uid := range a.claims {
+		uids = append(uids, string(uid))
+	}
+	sort.Strings(uids)
+	if len(uids) == 0 {
+		return ""
+	}
+	return a.claims[types.UID(uids[0])].Role
+}
+
+// Reserve claims c on node if it fits what is available.
+func (p *Pool) Reserve(node string, c mesosoffers.Claim) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.agents[p.nodes[node]]
+	if !ok {
+		return fmt.Errorf("node %s: %w", node, ErrUnknownNode)
+	}
+	if _, dup := a.claims[c.Pod]; dup {
+		return nil
+	}
+	av := p.availableLocked(a, c.Role)
+	if fit, short := Fits(Add(c.Resources, av.Executor), av.Resources); !fit {
+		return fmt.Errorf("pod %s on node %s (agent %s), role %s: %s: %w", c.Pod, node, a.ID, c.Role, short, ErrNoFit)
+	}
+	a.claims[c.Pod] = c
+	return nil
+}
+
+// Unreserve releases the pod's claim on node, if any.
+func (p *Pool) Unreserve(node string, pod types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.agents[p.nodes[node]]; ok {
+		delete(a.claims, pod)
+	}
+}
+
+// Launch is what one ACCEPT launches from: the offers of one agent and role,
+// their resources, and the claims to turn into tasks.
+type Launch struct {
+	AgentID, Role string
+	OfferIDs      []mesos.OfferID
+	Resources     []mesos.Resource
+	Claims        []mesosoffers.Claim
+	// NewExecutor: the executor's resources must come out of Resources too.
+	NewExecutor bool
+}
+
+// Take removes the claims of pods on node, with every offer of their roles
+// on that agent, and returns one Launch per role (sorted by role). Pods
+// with no claim on the node are returned in missing.
+func (p *Pool) Take(node string, pods []types.UID) (launches []Launch, missing []types.UID, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.agents[p.nodes[node]]
+	if !ok {
+		return nil, pods, fmt.Errorf("node %s: %w", node, ErrUnknownNode)
+	}
+	execRole := ""
+	if !a.Executor {
+		execRole = p.executorRoleLocked(a)
+	}
+	byRole := map[string]*Launch{}
+	for _, uid := range pods {
+		c, ok := a.claims[uid]
+		if !ok {
+			missing = append(missing, uid)
+			continue
+		}
+		delete(a.claims, uid)
+		l := byRole[c.Role]
+		if l == nil {
+			l = &Launch{AgentID: a.ID, Role: c.Role}
+			byRole[c.Role] = l
+		}
+		l.Claims = append(l.Claims, c)
+		a.tasks[uid] = c.Resources
+	}
+	roles := sortedKeys(byRole)
+	for _, role := range roles {
+		l := byRole[role]
+		for _, id := range sortedKeys(a.offers) {
+			h := a.offers[id]
+			if h.role != role {
+				continue
+			}
+			l.OfferIDs = append(l.OfferIDs, h.offer.ID)
+			l.Resources = append(l.Resources, h.offer.Resources...)
+			delete(a.offers, id)
+			delete(p.offers, id)
+		}
+		if !a.Executor && (role == execRole || execRole == "") {
+			l.NewExecutor = true
+			a.Executor = true
+		}
+		launches = append(launches, *l)
+	}
+	if len(roles) > 0 {
+		p.refreshLocked(a)
+	}
+	return launches, missing, nil
+}
+
+// Decline is a batch of offers of one agent to decline.
+type Decline struct {
+	AgentID  string
+	OfferIDs []mesos.OfferID
+}
+
+// Expired removes and returns the offers held longer than the hold on
+// agents and roles no pod claims at now.
+func (p *Pool) Expired(now time.Time) []Decline {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Decline
+	for _, agentID := range sortedKeys(p.agents) {
+		a := p.agents[agentID]
+		claimed := map[string]bool{}
+		for _, c := range a.claims {
+			claimed[c.Role] = true
+		}
+		var d Decline
+		for _, id := range sortedKeys(a.offers) {
+			h := a.offers[id]
+			if claimed[h.role] || now.Sub(h.at) < p.hold {
+				continue
+			}
+			d.OfferIDs = append(d.OfferIDs, h.offer.ID)
+			delete(a.offers, id)
+			delete(p.offers, id)
+		}
+		if len(d.OfferIDs) > 0 {
+			d.AgentID = agentID
+			out = append(out, d)
+			p.refreshLocked(a)
+		}
+	}
+	return out
+}
+
+// Counts reports how many offers are held and claims are open.
+func (p *Pool) Counts() (offers, claims int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range p.agents {
+		claims += len(a.claims)
+	}
+	return len(p.offers), claims
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

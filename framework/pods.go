@@ -1,0 +1,152 @@
+package framework
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubemesos/kubemesos/framework/offer"
+	"github.com/kubemesos/kubemesos/framework/podtask"
+)
+
+func everything() labels.Selector { return labels.Everything() }
+
+// ours reports whether a pod is this framework's: scheduled by our
+// scheduler name, or bound to one of our nodes.
+func (f *Framework) ours(p *corev1.Pod) bool {
+	if p.Spec.SchedulerName == f.cfg.SchedulerName {
+		return true
+	}
+	if p.Spec.NodeName != "" {
+		_, ok := f.agentOfNode(p.Spec.NodeName)
+		return ok
+	}
+	return false
+}
+
+// podChanged tracks pending pods (for SUPPRESS/REVIVE), refuses pods the
+// process runtime cannot run, and kills the task of a pod being deleted.
+func (f *Framework) podChanged(_, obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok || !f.ours(p) {
+		return
+	}
+	waiting := p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !isTerminal(p)
+	f.demandMu.Lock()
+	if waiting {
+		f.pending[p.UID] = true
+	} else {
+		delete(f.pending, p.UID)
+	}
+	f.demandMu.Unlock()
+	ctx := context.Background()
+	if waiting && p.Spec.SchedulerName == f.cfg.SchedulerName {
+		if err := podtask.Check(p); err != nil {
+			go f.failPod(ctx, p, "Unsupported", err.Error())
+		}
+	}
+	if p.DeletionTimestamp != nil && p.Spec.NodeName != "" {
+		f.podDeleting(ctx, p)
+	}
+}
+
+func (f *Framework) podDeleted(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	f.demandMu.Lock()
+	delete(f.pending, p.UID)
+	f.demandMu.Unlock()
+	f.tasksMu.Lock()
+	t, ok := f.tasks[p.UID]
+	f.tasksMu.Unlock()
+	if ok && !isTaskTerminal(t) {
+		f.kill(context.Background(), p.UID, t.agentID, 0)
+	}
+}
+
+// podDeleting kills a deleted pod's task with the pod's grace period, or
+// removes the pod object at once if its task already ended.
+func (f *Framework) podDeleting(ctx context.Context, p *corev1.Pod) {
+	f.tasksMu.Lock()
+	t, known := f.tasks[p.UID]
+	sent := known && t.killSent
+	if known {
+		t.killSent = true
+	}
+	f.tasksMu.Unlock()
+	if sent {
+		return
+	}
+	if (known && isTaskTerminal(t)) || (!known && isTerminal(p)) {
+		go f.deletePod(ctx, p)
+		return
+	}
+	agentID := ""
+	if known {
+		agentID = t.agentID
+	} else if id, ok := f.agentOfNode(p.Spec.NodeName); ok {
+		agentID = id
+		f.tasksMu.Lock()
+		f.tasks[p.UID] = &task{agentID: id, node: p.Spec.NodeName, killSent: true}
+		f.tasksMu.Unlock()
+	}
+	grace := int64(0)
+	if p.DeletionGracePeriodSeconds != nil {
+		grace = *p.DeletionGracePeriodSeconds
+	}
+	f.kill(ctx, p.UID, agentID, grace)
+}
+
+func (f *Framework) kill(ctx context.Context, uid types.UID, agentID string, grace int64) {
+	call := killCall(podtask.TaskID(uid), agentID, grace)
+	if err := f.call(ctx, call); err != nil {
+		f.log.Warn("kill failed; reconciliation retries it", "task_id", podtask.TaskID(uid), "err", err)
+		f.tasksMu.Lock()
+		if t, ok := f.tasks[uid]; ok {
+			t.killSent = false
+		}
+		f.tasksMu.Unlock()
+		return
+	}
+	f.log.Info("kill sent", "task_id", podtask.TaskID(uid), "agent_id", agentID, "grace_seconds", grace)
+}
+
+// updateDemand sends SUPPRESS or REVIVE when the number of waiting pods
+// crosses zero.
+func (f *Framework) updateDemand(ctx context.Context) {
+	f.demandMu.Lock()
+	n := len(f.pending)
+	_, claims := f.pool.Counts()
+	sig := f.demand.Pending(n + claims)
+	f.demandMu.Unlock()
+	f.metrics.pending.Set(float64(n))
+	f.signal(ctx, sig)
+}
+
+func (f *Framework) signal(ctx context.Context, sig offer.Signal) {
+	var err error
+	switch sig {
+	case offer.Suppress:
+		err = f.call(ctx, suppressCall())
+	case offer.Revive:
+		err = f.call(ctx, reviveCall())
+	default:
+		return
+	}
+	if err != nil {
+		f.log.Debug("offer signal failed", "signal", sig.String(), "err", err)
+		f.demandMu.Lock()
+		f.demand.Resubscribed()
+		f.demandMu.Unlock()
+		return
+	}
+	f.log.Debug("offer signal", "signal", sig.String())
+}

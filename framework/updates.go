@@ -1,0 +1,233 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/kubemesos/kubemesos/framework/podtask"
+	"github.com/kubemesos/kubemesos/framework/status"
+)
+
+func isTaskTerminal(t *task) bool { return status.IsTerminal(t.state) }
+
+// onUpdate applies one task status update. The write happens in its own
+// goroutine (the agent sends a task's next update only after our ACK, so a
+// task's updates do not race), and the ACK follows a successful write.
+func (f *Framework) onUpdate(ctx context.Context, st mesos.TaskStatus) {
+	f.metrics.updates.WithLabelValues(st.GetState().String()).Inc()
+	go func() {
+		if err := f.applyUpdate(ctx, st); err != nil {
+			f.log.Warn("status update not applied; Mesos will resend it", "task_id", st.TaskID.Value, "state", st.GetState().String(), "err", err)
+			return
+		}
+		f.ack(ctx, st)
+	}()
+}
+
+func (f *Framework) ack(ctx context.Context, st mesos.TaskStatus) {
+	if len(st.UUID) == 0 {
+		return
+	}
+	if err := f.call(ctx, calls.Acknowledge(st.GetAgentID().GetValue(), st.TaskID.Value, st.UUID)); err != nil {
+		f.log.Debug("acknowledge failed", "task_id", st.TaskID.Value, "err", err)
+	}
+}
+
+func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error {
+	uid, ours := podtask.PodUID(st.TaskID.Value)
+	if !ours {
+		return nil
+	}
+	agentID := st.GetAgentID().GetValue()
+	pod, err := f.podByUID(ctx, uid)
+	if err != nil {
+		return err
+	}
+	terminal := status.IsTerminal(st.GetState())
+	if pod == nil {
+		// No pod: a task with no pod is killed (its pod was deleted).
+		if !terminal && st.GetState() != mesos.TASK_KILLING {
+			f.log.Info("task without pod; killing it", "task_id", st.TaskID.Value, "agent_id", agentID)
+			f.kill(ctx, uid, agentID, 0)
+		}
+		f.forgetTask(uid, agentID, terminal)
+		return nil
+	}
+	f.tasksMu.Lock()
+	t, ok := f.tasks[uid]
+	if !ok {
+		t = &task{agentID: agentID, node: pod.Spec.NodeName}
+		f.tasks[uid] = t
+	}
+	if agentID != "" {
+		t.agentID = agentID
+	}
+	in := status.Input{Update: st, Pod: pod, LastSeq: t.seq, HostIP: f.hostIPOf(t.agentID), Now: metav1.NewTime(f.clock.Now())}
+	f.tasksMu.Unlock()
+
+	res := status.Map(in)
+	if res.PayloadErr != nil {
+		f.log.Warn("malformed status payload", "task_id", st.TaskID.Value, "pod", pod.Namespace+"/"+pod.Name, "err", res.PayloadErr)
+	}
+	f.tasksMu.Lock()
+	t.state = st.GetState()
+	if res.Sequence > t.seq {
+		t.seq, t.directory, t.logs = res.Sequence, res.Directory, res.Logs
+	}
+	f.tasksMu.Unlock()
+	if terminal {
+		f.pool.TaskEnded(t.agentID, uid)
+		f.demandMu.Lock()
+		sig := f.demand.Freed(len(f.pending))
+		f.demandMu.Unlock()
+		f.signal(ctx, sig)
+	}
+	switch {
+	case res.Delete:
+		return f.deletePod(ctx, pod)
+	case res.Stale || res.Status == nil:
+		return nil
+	}
+	return f.writeStatus(ctx, pod, res.Status)
+}
+
+func (f *Framework) forgetTask(uid types.UID, agentID string, terminal bool) {
+	if !terminal {
+		return
+	}
+	f.pool.TaskEnded(agentID, uid)
+	f.tasksMu.Lock()
+	delete(f.tasks, uid)
+	f.tasksMu.Unlock()
+}
+
+// podByUID finds a pod in the cache (nil if there is none).
+func (f *Framework) podByUID(_ context.Context, uid types.UID) (*corev1.Pod, error) {
+	objs, err := f.podIndex.ByIndex(uidIndex, string(uid))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if p, ok := o.(*corev1.Pod); ok {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+// writeStatus writes a pod's status, retrying on conflicts.
+func (f *Framework) writeStatus(ctx context.Context, pod *corev1.Pod, st *corev1.PodStatus) error {
+	pods := f.kube.CoreV1().Pods(pod.Namespace)
+	current := pod
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		p := current.DeepCopy()
+		p.Status = *st
+		_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			fresh, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+			if gerr != nil {
+				return gerr
+			}
+			if fresh.UID != pod.UID {
+				return nil
+			}
+			current = fresh
+		}
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+// deletePod removes a pod object whose task ended, as a kubelet does.
+func (f *Framework) deletePod(ctx context.Context, pod *corev1.Pod) error {
+	zero := int64(0)
+	err := f.kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero,
+		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+	})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	f.tasksMu.Lock()
+	delete(f.tasks, pod.UID)
+	f.tasksMu.Unlock()
+	return nil
+}
+
+// failPod marks a pod we cannot run Failed with reason and message.
+func (f *Framework) failPod(ctx context.Context, pod *corev1.Pod, reason, message string) {
+	st := pod.Status.DeepCopy()
+	st.Phase = corev1.PodFailed
+	st.Reason = reason
+	st.Message = message
+	if err := f.writeStatus(ctx, pod, st); err != nil {
+		f.log.Warn("could not mark the pod failed", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+	}
+}
+
+func (f *Framework) hostIPOf(agentID string) string {
+	a, ok := f.pool.Agent(agentID)
+	if !ok {
+		return ""
+	}
+	return agentIP(a)
+}
+
+// ErrNoLogs is returned by LogLocation when the container's log files are
+// not known (no status from an executor yet, or no such container).
+var ErrNoLogs = errors.New("no log files known for the container")
+
+// LogLocation is where a container's log file is: the base URL of the
+// agent's HTTP endpoint (its /files API) and the absolute path of the
+// current (or, with previous, the one before) log file, from the last status
+// the pod's executor sent.
+func (f *Framework) LogLocation(namespace, pod, container string, previous bool) (agentURL, path string, err error) {
+	p, err := f.podLister.Pods(namespace).Get(pod)
+	if err != nil {
+		return "", "", fmt.Errorf("pod %s/%s: %w", namespace, pod, err)
+	}
+	f.tasksMu.Lock()
+	t, ok := f.tasks[p.UID]
+	var agentID, dir string
+	var files []string
+	if ok {
+		agentID, dir, files = t.agentID, t.directory, t.logs[container]
+	}
+	f.tasksMu.Unlock()
+	if !ok || dir == "" {
+		return "", "", fmt.Errorf("pod %s/%s: %w", namespace, pod, ErrNoLogs)
+	}
+	idx := len(files) - 1
+	if previous {
+		idx--
+	}
+	if idx < 0 {
+		return "", "", fmt.Errorf("pod %s/%s container %s: %w", namespace, pod, container, ErrNoLogs)
+	}
+	a, ok := f.pool.Agent(agentID)
+	if !ok || a.URL == nil {
+		return "", "", fmt.Errorf("pod %s/%s: agent %s has no known endpoint", namespace, pod, agentID)
+	}
+	scheme := a.URL.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	host := a.URL.Address.GetIP()
+	if host == "" {
+		host = a.URL.Address.GetHostname()
+	}
+	agentURL = fmt.Sprintf("%s://%s:%d", scheme, host, a.URL.Address.Port)
+	return agentURL, strings.TrimSuffix(dir, "/") + "/" + strings.TrimPrefix(files[idx], "/"), nil
+}

@@ -1,0 +1,266 @@
+package mesosoffers
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	fwk "k8s.io/kube-scheduler/framework"
+)
+
+// Name is the plugin's name in scheduler configurations.
+const Name = "MesosOffers"
+
+// stateKey is where PreFilter leaves the pod's claim in the CycleState.
+const stateKey fwk.StateKey = Name
+
+// Plugin is the MesosOffers plugin.
+type Plugin struct {
+	offers Offers
+	args   Args
+	handle fwk.Handle
+}
+
+var (
+	_ fwk.PreFilterPlugin  = &Plugin{}
+	_ fwk.FilterPlugin     = &Plugin{}
+	_ fwk.PostFilterPlugin = &Plugin{}
+	_ fwk.ScorePlugin      = &Plugin{}
+	_ fwk.ScoreExtensions  = &Plugin{}
+	_ fwk.ReservePlugin    = &Plugin{}
+	_ fwk.BindPlugin       = &Plugin{}
+)
+
+// NewFactory returns the plugin's factory, with the signature of
+// k8s.io/kubernetes/pkg/scheduler/framework/runtime.PluginFactory, bound
+// to the framework's Offers.
+func NewFactory(o Offers) func(ctx context.Context, args runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	return func(ctx context.Context, args runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+		return New(ctx, args, h, o)
+	}
+}
+
+// New validates args and builds the plugin.
+func New(_ context.Context, obj runtime.Object, h fwk.Handle, o Offers) (*Plugin, error) {
+	if o == nil {
+		return nil, fmt.Errorf("%s: no Offers: the plugin needs the framework", Name)
+	}
+	args, err := decodeArgs(obj)
+	if err != nil {
+		return nil, err
+	}
+	return &Plugin{offers: o, args: args, handle: h}, nil
+}
+
+// Name implements fwk.Plugin.
+func (p *Plugin) Name() string { return Name }
+
+// cycle is the pod's claim, and the nearest fit Filter saw, for PostFilter.
+type cycle struct {
+	claim Claim
+
+	mu      sync.Mutex
+	nearest map[string]nearFit // by short resource
+	// free by node, recorded by Score for NormalizeScore.
+	free map[string]Resources
+}
+
+type nearFit struct {
+	agent  string
+	offers float64
+	needs  float64
+}
+
+// Clone implements fwk.StateData; the claim is read-only and the
+// bookkeeping is shared.
+func (c *cycle) Clone() fwk.StateData { return c }
+
+func (c *cycle) sawShort(resource, agent string, needs, offers float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nearest[resource]; !ok || offers > n.offers || (offers == n.offers && agent < n.agent) {
+		c.nearest[resource] = nearFit{agent: agent, offers: offers, needs: needs}
+	}
+}
+
+func readCycle(state fwk.CycleState) (*cycle, *fwk.Status) {
+	d, err := state.Read(stateKey)
+	if err != nil {
+		return nil, fwk.AsStatus(fmt.Errorf("%s: no claim in the cycle state: %w", Name, err))
+	}
+	c, ok := d.(*cycle)
+	if !ok {
+		return nil, fwk.AsStatus(fmt.Errorf("%s: cycle state holds %T", Name, d))
+	}
+	return c, nil
+}
+
+// PreFilter computes the pod's claim.
+func (p *Plugin) PreFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	state.Write(stateKey, &cycle{
+		claim:   PodClaim(pod, p.args.DefaultRole),
+		nearest: map[string]nearFit{},
+		free:    map[string]Resources{},
+	})
+	return nil, nil
+}
+
+// PreFilterExtensions implements fwk.PreFilterPlugin (none).
+func (p *Plugin) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
+
+// Filter checks the claim against what the node's agent offers now.
+func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	c, st := readCycle(state)
+	if st != nil {
+		return st
+	}
+	node := ni.Node()
+	if node == nil {
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "node not found")
+	}
+	av, ok := p.offers.Available(node.Name, c.claim.Role)
+	if !ok {
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "not a Mesos agent of this framework")
+	}
+	need := plus(c.claim.Resources, av.Executor)
+	res, needs, offers := shortage(need, av.Resources)
+	if res == "" {
+		return nil
+	}
+	c.sawShort(res, av.Agent, needs, offers)
+	if len(res) > 5 && res[:5] == "port " {
+		return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("host %s is not offered by agent %s in role %s", res, av.Agent, c.claim.Role))
+	}
+	extra := ""
+	if (res == "cpus" && av.Executor.CPUs > 0) || (res == "mem" && av.Executor.MemMiB > 0) {
+		extra = " (with the executor's own resources)"
+	}
+	return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("insufficient %s: pod needs %s%s, agent %s offers %s in role %s",
+		res, formatAmount(res, needs), extra, av.Agent, formatAmount(res, offers), c.claim.Role))
+}
+
+// PostFilter explains, when no node fits, what is short and where the
+// nearest fit is; it never makes the pod schedulable.
+func (p *Plugin) PostFilter(_ context.Context, state fwk.CycleState, _ *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+	c, st := readCycle(state)
+	if st != nil {
+		return nil, fwk.NewStatus(fwk.Unschedulable)
+	}
+	return nil, fwk.NewStatus(fwk.Unschedulable, c.summary())
+}
+
+// summary is e.g. "no offer has 4 cpus in role web: largest is 2.5 on agent
+// a-2".
+func (c *cycle) summary() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, res := range []string{"cpus", "mem", "disk"} {
+		if n, ok := c.nearest[res]; ok {
+			return fmt.Sprintf("no offer has %s %s in role %s: largest is %s on agent %s",
+				formatAmount(res, n.needs), res, c.claim.Role, formatAmount(res, n.offers), n.agent)
+		}
+	}
+	for res, n := range c.nearest {
+		return fmt.Sprintf("no offer has host %s in role %s (agent %s is one that lacks it)", res, c.claim.Role, n.agent)
+	}
+	return fmt.Sprintf("no Mesos agent of this framework offers what the pod needs in role %s", c.claim.Role)
+}
+
+// Score records what the node would have free after placement; the score
+// itself comes from NormalizeScore, which compares nodes.
+func (p *Plugin) Score(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
+	c, st := readCycle(state)
+	if st != nil {
+		return 0, st
+	}
+	node := ni.Node()
+	if node == nil {
+		return 0, nil
+	}
+	av, ok := p.offers.Available(node.Name, c.claim.Role)
+	if !ok {
+		return 0, nil
+	}
+	need := plus(c.claim.Resources, av.Executor)
+	left := Resources{CPUs: av.CPUs - need.CPUs, MemMiB: av.MemMiB - need.MemMiB}
+	c.mu.Lock()
+	c.free[node.Name] = left
+	c.mu.Unlock()
+	return 0, nil
+}
+
+// ScoreExtensions implements fwk.ScorePlugin.
+func (p *Plugin) ScoreExtensions() fwk.ScoreExtensions { return p }
+
+// NormalizeScore scores each node by what it has left after placement,
+// cpus and mem each scaled between the nodes' least and most, averaged:
+// BinPacking gives MaxNodeScore to the fullest, Spread to the emptiest.
+func (p *Plugin) NormalizeScore(_ context.Context, state fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
+	c, st := readCycle(state)
+	if st != nil {
+		return st
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	minC, maxC, minM, maxM := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range scores {
+		f := c.free[s.Name]
+		minC, maxC = math.Min(minC, f.CPUs), math.Max(maxC, f.CPUs)
+		minM, maxM = math.Min(minM, f.MemMiB), math.Max(maxM, f.MemMiB)
+	}
+	scale := func(v, lo, hi float64) float64 {
+		if hi-lo < 1e-9 {
+			return 0.5
+		}
+		return (v - lo) / (hi - lo)
+	}
+	for i := range scores {
+		f := c.free[scores[i].Name]
+		emptiness := (scale(f.CPUs, minC, maxC) + scale(f.MemMiB, minM, maxM)) / 2
+		if p.args.ScoringStrategy == BinPacking {
+			emptiness = 1 - emptiness
+		}
+		scores[i].Score = int64(math.Round(emptiness * float64(fwk.MaxNodeScore)))
+	}
+	return nil
+}
+
+// Reserve claims the pod's resources on the node's offers.
+func (p *Plugin) Reserve(_ context.Context, state fwk.CycleState, _ *v1.Pod, nodeName string) *fwk.Status {
+	c, st := readCycle(state)
+	if st != nil {
+		return st
+	}
+	if err := p.offers.Reserve(nodeName, c.claim); err != nil {
+		return fwk.NewStatus(fwk.Unschedulable, err.Error())
+	}
+	return nil
+}
+
+// Unreserve releases the pod's claim.
+func (p *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, nodeName string) {
+	p.offers.Unreserve(nodeName, pod.UID)
+}
+
+// Bind launches the pod's task and then binds the pod to the node. If the
+// launch fails the pod goes back to the scheduling queue.
+func (p *Plugin) Bind(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+	if err := p.offers.Launch(ctx, pod, nodeName); err != nil {
+		return fwk.AsStatus(fmt.Errorf("launch on %s: %w", nodeName, err))
+	}
+	if p.handle == nil || p.handle.ClientSet() == nil {
+		return fwk.AsStatus(fmt.Errorf("%s: no client to bind pod %s/%s", Name, pod.Namespace, pod.Name))
+	}
+	binding := &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     v1.ObjectReference{Kind: "Node", Name: nodeName},
+	}
+	if err := p.handle.ClientSet().CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		return fwk.AsStatus(fmt.Errorf("bind %s/%s to %s: %w", pod.Namespace, pod.Name, nodeName, err))
+	}
+	return nil
+}
