@@ -134,8 +134,9 @@ func (d *Daemon) launch(info mesos.TaskInfo) {
 			st = st.DeepCopy()
 			d.inbox.post(func() { d.podStatus(t, st) })
 		},
-		Self:   d.cfg.Self,
-		Logger: log,
+		Self:    d.cfg.Self,
+		Logger:  log,
+		Cgroups: d.cfg.Cgroups,
 	}
 	go func() {
 		h, err := d.cfg.StartPod(cfg)
