@@ -20,7 +20,7 @@ func (d *Daemon) handleEvent(gen int, ev *executor.Event) {
 	}
 	switch ev.Type {
 	case executor.Event_SUBSCRIBED:
-		d.subscribed(gen, ev.Subscribed)
+		d.subscribed(ev.Subscribed)
 	case executor.Event_LAUNCH:
 		d.launch(ev.Launch.Task)
 	case executor.Event_LAUNCH_GROUP:
@@ -51,7 +51,7 @@ func (d *Daemon) handleEvent(gen int, ev *executor.Event) {
 	}
 }
 
-func (d *Daemon) subscribed(gen int, sub *executor.Event_Subscribed) {
+func (d *Daemon) subscribed(sub *executor.Event_Subscribed) {
 	d.connected = true
 	d.everSubscribed = true
 	d.disconnected = time.Time{}
