@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -96,7 +97,7 @@ func (d *Daemon) launch(info mesos.TaskInfo) {
 		d.finish(t, outcome{state: mesos.TASK_FAILED, reason: mesos.REASON_EXECUTOR_TERMINATED.Enum(), message: "the executor is shutting down"})
 		return
 	}
-	spec, pod, err := protocol.DecodePodTask(info.Data)
+	spec, pod, err := decodePodTask(info.Data)
 	if err != nil {
 		log.Warn("invalid pod task refused", "error", err)
 		d.finish(t, outcome{state: mesos.TASK_FAILED, reason: mesos.REASON_TASK_INVALID.Enum(), message: "invalid kubemesos pod task: " + err.Error()})
@@ -214,4 +215,16 @@ func (d *Daemon) killTask(k *executor.Event_Kill) {
 	if t.handle != nil {
 		go t.handle.Kill(t.killGrace)
 	}
+}
+
+// decodePodTask is protocol.DecodePodTask for data from the network: a
+// payload that makes a decoder panic is an invalid payload, not a crash of
+// the executor and of every pod it runs.
+func decodePodTask(data []byte) (spec *protocol.PodTask, pod *corev1.Pod, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			spec, pod, err = nil, nil, fmt.Errorf("decoding the pod task panicked: %v", r)
+		}
+	}()
+	return protocol.DecodePodTask(data)
 }
