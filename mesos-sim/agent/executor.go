@@ -375,6 +375,13 @@ func (a *Agent) reap(e *executor, cmd *exec.Cmd) {
 	if ok {
 		status = int32(ws)
 	}
+	// Whatever the executor mounted into its sandbox goes with it, as
+	// Mesos' containerizer cleans up a container.
+	if points, err := unmountUnder(e.dir); err != nil {
+		a.log.Warn("cannot list the mounts of an exited executor's sandbox", "executor_id", e.id(), "error", err)
+	} else if len(points) > 0 {
+		a.log.Info("unmounted what an exited executor left in its sandbox", "executor_id", e.id(), "mounts", len(points))
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	close(e.exited)
