@@ -151,6 +151,11 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 // Offers is what the MesosOffers plugin needs of the framework.
 func (f *Framework) Offers() mesosoffers.Offers { return offersAPI{f} }
 
+// DefaultRole is the Mesos role of pods with no kubemesos.io/role
+// annotation: the first of Config.Roles. The MesosOffers plugin's
+// Args.DefaultRole should be set to it.
+func (f *Framework) DefaultRole() string { return f.cfg.Roles[0] }
+
 // Ready is closed once the framework first subscribed and its pod cache
 // synced.
 func (f *Framework) Ready() <-chan struct{} { return f.ready }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/podtask"
 	"github.com/kubemesos/kubemesos/framework/status"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
 func isTaskTerminal(t *task) bool { return status.IsTerminal(t.state) }
@@ -66,8 +67,13 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	f.tasksMu.Lock()
 	t, ok := f.tasks[uid]
 	if !ok {
+		// A task launched before a restart: count what it holds on its
+		// agent again, so that the node's allocatable stays truthful.
 		t = &task{agentID: agentID, node: pod.Spec.NodeName}
 		f.tasks[uid] = t
+		if !terminal {
+			f.pool.TaskRunning(agentID, uid, mesosoffers.PodClaim(pod, f.DefaultRole()).Resources)
+		}
 	}
 	if agentID != "" {
 		t.agentID = agentID
