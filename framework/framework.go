@@ -69,6 +69,10 @@ type Framework struct {
 	pending  map[types.UID]bool
 
 	nodes *nodeSync
+
+	// ips caches agents' host names resolved to IPs ("" if they do not).
+	ipMu sync.Mutex
+	ips  map[string]string
 }
 
 // task is what the framework knows of one pod's task.
@@ -120,6 +124,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		batches: map[string][]*launchReq{},
 		tasks:   map[types.UID]*task{},
 		pending: map[types.UID]bool{},
+		ips:     map[string]string{},
 	}
 	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
 	for _, o := range opts {

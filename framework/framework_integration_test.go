@@ -277,7 +277,7 @@ func TestFrameworkAgainstMesosSim(t *testing.T) {
 	poll(t, "pods running", clk, 0, func() bool {
 		for _, p := range pods {
 			cur, err := kube.CoreV1().Pods("default").Get(ctx, p.Name, metav1.GetOptions{})
-			if err != nil || cur.Status.Phase != corev1.PodRunning || cur.Status.HostIP == "" {
+			if err != nil || cur.Status.Phase != corev1.PodRunning || cur.Status.StartTime == nil {
 				return false
 			}
 		}

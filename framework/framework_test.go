@@ -59,10 +59,12 @@ func TestLogLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	f.factory.Start(ctx.Done())
+	defer func() {
+		cancel()
+		f.factory.Shutdown()
+	}()
 	f.factory.WaitForCacheSync(ctx.Done())
-	defer f.factory.Shutdown()
 
 	if _, _, err := f.LogLocation("ns", "p", "main", false); !errors.Is(err, ErrNoLogs) {
 		t.Fatalf("no status yet: %v", err)

@@ -188,7 +188,7 @@ func (f *Framework) hostIPOf(agentID string) string {
 	if !ok {
 		return ""
 	}
-	return agentIP(a)
+	return f.agentIP(a)
 }
 
 // ErrNoLogs is returned by LogLocation when the container's log files are
