@@ -70,6 +70,11 @@ type Framework struct {
 
 	nodes *nodeSync
 
+	// executors are the ExecutorInfos our executors were launched with,
+	// by agent ID.
+	execMu    sync.Mutex
+	executors map[string]mesos.ExecutorInfo
+
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex
 	ips  map[string]string
@@ -125,6 +130,8 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		tasks:   map[types.UID]*task{},
 		pending: map[types.UID]bool{},
 		ips:     map[string]string{},
+
+		executors: map[string]mesos.ExecutorInfo{},
 	}
 	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
 	for _, o := range opts {

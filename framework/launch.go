@@ -123,7 +123,7 @@ func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch,
 		}
 		rest = r
 	}
-	executor := podtask.Executor(f.exec, f.FrameworkID(), executorResources(l.Role))
+	executor := f.executorFor(l.AgentID, l.Role, l.NewExecutor)
 	var tasks []mesos.TaskInfo
 	var launched []mesosoffers.Claim
 	for _, c := range l.Claims {
@@ -158,6 +158,7 @@ func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch,
 		f.tasksMu.Unlock()
 		if l.NewExecutor {
 			f.pool.ExecutorGone(l.AgentID)
+			f.forgetExecutor(l.AgentID)
 		}
 		fail(fmt.Errorf("accept on agent %s: %w", l.AgentID, err), launched...)
 		return
@@ -174,6 +175,26 @@ func (f *Framework) declineIDs(ctx context.Context, ids []mesos.OfferID) {
 		return
 	}
 	f.decline(ctx, offer.Decline{OfferIDs: ids})
+}
+
+// executorFor is the ExecutorInfo to launch with on an agent: the one our
+// running executor was launched with (Mesos refuses any other), or a new one
+// whose resources are allocated to role.
+func (f *Framework) executorFor(agentID, role string, fresh bool) mesos.ExecutorInfo {
+	f.execMu.Lock()
+	defer f.execMu.Unlock()
+	if e, ok := f.executors[agentID]; ok && !fresh {
+		return e
+	}
+	e := podtask.Executor(f.exec, f.FrameworkID(), executorResources(role))
+	f.executors[agentID] = e
+	return e
+}
+
+func (f *Framework) forgetExecutor(agentID string) {
+	f.execMu.Lock()
+	defer f.execMu.Unlock()
+	delete(f.executors, agentID)
 }
 
 // executorResources are the executor's resources, the same for every agent
