@@ -50,6 +50,12 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 		return nil
 	}
 	agentID := st.GetAgentID().GetValue()
+	switch st.GetState() {
+	case mesos.TASK_UNREACHABLE:
+		f.pool.Reachable(agentID, false)
+	case mesos.TASK_RUNNING, mesos.TASK_STARTING:
+		f.pool.Reachable(agentID, true)
+	}
 	pod, err := f.podByUID(ctx, uid)
 	if err != nil {
 		return err

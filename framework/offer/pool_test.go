@@ -254,3 +254,26 @@ func TestDemand(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
+
+func TestPoolReachability(t *testing.T) {
+	p := NewPool(time.Second, nameByAgent)
+	p.Add(time.Unix(0, 0), anOffer("o1", "a1", "*", 2, 1024))
+	p.Changed()
+	p.Reachable("a1", false)
+	a, _ := p.Agent("a1")
+	if !a.Unreachable || a.Offered.CPUs != 0 {
+		t.Fatalf("unreachable agent: %+v", a)
+	}
+	if c := p.Changed(); len(c) != 1 || !c[0].Unreachable {
+		t.Fatalf("changed = %+v", c)
+	}
+	p.Reachable("a1", false)
+	if c := p.Changed(); len(c) != 0 {
+		t.Fatalf("no change reported as one: %+v", c)
+	}
+	p.Add(time.Unix(1, 0), anOffer("o2", "a1", "*", 2, 1024))
+	if a, _ = p.Agent("a1"); a.Unreachable {
+		t.Fatal("an offer did not make the agent reachable")
+	}
+	p.Reachable("unknown", false)
+}
