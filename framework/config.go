@@ -47,8 +47,8 @@ type Config struct {
 	// Principal and Secret authenticate to the master (HTTP basic) if set.
 	Principal, Secret string
 	// User runs the tasks on agents (default: the framework's own user).
-	User string
-	FailoverTimeout   time.Duration
+	User            string
+	FailoverTimeout time.Duration
 	// SchedulerName: pods with this spec.schedulerName are ours.
 	SchedulerName string
 	// NodeTaint, if set, is put on every node ("key=value:Effect" or
