@@ -81,7 +81,6 @@ func Build(a Agent, cfg Config, now metav1.Time) *corev1.Node {
 			NodeInfo: corev1.NodeSystemInfo{
 				MachineID:               a.ID,
 				KubeletVersion:          KubeletVersion,
-				KubeProxyVersion:        "",
 				ContainerRuntimeVersion: "kubemesos://" + cfg.Version,
 				OperatingSystem:         "linux",
 				Architecture:            runtime.GOARCH,
