@@ -43,8 +43,9 @@ func TestCheck(t *testing.T) {
 		{"pvc", corev1.PodSpec{Containers: []corev1.Container{withCmd}, Volumes: []corev1.Volume{
 			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "x"}}},
 		}}, `volume "data": persistentVolumeClaim volumes are not supported`},
-		{"no command", corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}, `container "web" has no command`},
-		{"init container without command", corev1.PodSpec{InitContainers: []corev1.Container{{Name: "init"}}, Containers: []corev1.Container{withCmd}}, `container "init" has no command`},
+		{"no command", corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}, `container "web" has neither command nor args`},
+		{"args alone are the command line", corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "busybox", Args: []string{"sleep", "1"}}}}, ""},
+		{"init container without command", corev1.PodSpec{InitContainers: []corev1.Container{{Name: "init"}}, Containers: []corev1.Container{withCmd}}, `container "init" has neither command nor args`},
 	} {
 		err := Check(&corev1.Pod{Spec: tc.spec})
 		switch {
