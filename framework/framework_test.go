@@ -11,6 +11,7 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -159,4 +160,21 @@ func TestRestartIsAFailover(t *testing.T) {
 		return err == nil && p.Status.Phase == corev1.PodFailed && p.Status.Reason == "Unsupported" &&
 			strings.Contains(p.Status.Message, "persistentVolumeClaim")
 	})
+}
+
+func TestAddFlags(t *testing.T) {
+	var cfg Config
+	fs := pflag.NewFlagSet("framework", pflag.ContinueOnError)
+	cfg.AddFlags(fs)
+	if err := fs.Parse([]string{"--mesos-master=http://m:5050", "--roles=web,batch", "--offer-hold=3s", "--node-taint=k:NoSchedule"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MesosURL != "http://m:5050" || len(got.Roles) != 2 || got.Roles[0] != "web" || got.OfferHold != 3*time.Second ||
+		got.DeclineRefuse != DefaultDeclineRefuse || got.NodeTaint != "k:NoSchedule" || got.FailoverTimeout != DefaultFailoverTimeout {
+		t.Errorf("config from flags: %+v", got)
+	}
 }

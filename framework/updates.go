@@ -84,8 +84,9 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	if agentID != "" {
 		t.agentID = agentID
 	}
-	in := status.Input{Update: st, Pod: pod, LastSeq: t.seq, HostIP: f.hostIPOf(t.agentID), Now: metav1.NewTime(f.clock.Now())}
+	lastSeq, taskAgent := t.seq, t.agentID
 	f.tasksMu.Unlock()
+	in := status.Input{Update: st, Pod: pod, LastSeq: lastSeq, HostIP: f.hostIPOf(taskAgent), Now: metav1.NewTime(f.clock.Now())}
 
 	res := status.Map(in)
 	if res.PayloadErr != nil {
@@ -98,7 +99,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	}
 	f.tasksMu.Unlock()
 	if terminal {
-		f.pool.TaskEnded(t.agentID, uid)
+		f.pool.TaskEnded(taskAgent, uid)
 		f.demandMu.Lock()
 		sig := f.demand.Freed(len(f.pending))
 		f.demandMu.Unlock()
