@@ -72,6 +72,12 @@ type Config struct {
 	NodeStatusInterval, LeaseInterval time.Duration
 }
 
+// Validate reports why cfg cannot be used, if it cannot.
+func (cfg Config) Validate() error {
+	_, err := cfg.withDefaults()
+	return err
+}
+
 // withDefaults returns cfg with defaults filled in, or why it is invalid.
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.MesosURL == "" {
