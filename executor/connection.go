@@ -16,6 +16,10 @@ import (
 // doubles up to Env.SubscriptionBackoffMax.
 const firstBackoff = 100 * time.Millisecond
 
+// firstSubscribeTimeout bounds the retries of the first SUBSCRIBE (Mesos'
+// default executor registration timeout).
+const firstSubscribeTimeout = time.Minute
+
 // connection is one subscription to the agent: its SUBSCRIBE call and the
 // event stream it answered with.
 type connection struct {
@@ -82,9 +86,10 @@ func (d *Daemon) connect() {
 	}()
 }
 
-// lost handles the end of a subscription: a framework that checkpoints
-// keeps its pods while the executor resubscribes with back-off for up to
-// the recovery timeout; otherwise the executor shuts down.
+// lost handles the end of a subscription, or a SUBSCRIBE that failed: a
+// framework that checkpoints keeps its pods while the executor resubscribes
+// with back-off for up to the recovery timeout; otherwise the executor shuts
+// down. The first SUBSCRIBE is retried the same way, for up to a minute.
 func (d *Daemon) lost(gen int, err error) {
 	if gen != d.generation {
 		return
@@ -99,7 +104,7 @@ func (d *Daemon) lost(gen int, err error) {
 		d.maybeExit()
 		return
 	}
-	if !d.env.Checkpoint {
+	if !d.env.Checkpoint && d.everSubscribed {
 		d.log.Warn("disconnected from the agent; the framework does not checkpoint, so the executor shuts down", "error", err)
 		d.beginShutdown("lost the agent")
 		return
@@ -109,13 +114,20 @@ func (d *Daemon) lost(gen int, err error) {
 		d.disconnected = now
 		d.backoff = firstBackoff
 	}
-	if now.Sub(d.disconnected) >= d.env.RecoveryTimeout {
+	recovery := d.env.RecoveryTimeout
+	if !d.everSubscribed {
+		// The agent has just started this executor: it may still be
+		// getting ready, and it kills an executor that does not subscribe
+		// within its registration timeout anyway.
+		recovery = min(recovery, firstSubscribeTimeout)
+	}
+	if now.Sub(d.disconnected) >= recovery {
 		d.log.Warn("could not resubscribe within the recovery timeout; shutting down", "recovery_timeout", d.env.RecoveryTimeout, "error", err)
 		d.exitErr = errors.New("lost the agent for longer than the recovery timeout")
 		d.beginShutdown("recovery timeout")
 		return
 	}
-	wait := min(d.backoff, d.env.SubscriptionBackoffMax, d.disconnected.Add(d.env.RecoveryTimeout).Sub(now))
+	wait := min(d.backoff, d.env.SubscriptionBackoffMax, d.disconnected.Add(recovery).Sub(now))
 	d.backoff = min(2*d.backoff, d.env.SubscriptionBackoffMax)
 	d.log.Info("disconnected from the agent; resubscribing", "error", err, "retry_in", wait)
 	d.after(wait, func() {

@@ -16,6 +16,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpexec"
 
+	"github.com/kubemesos/kubemesos/internal/cgroup"
 	"github.com/kubemesos/kubemesos/internal/clock"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	Self string
 	// StartPod starts a pod (default runner.Start).
 	StartPod PodStarter
+	// Cgroups enforces containers' resource limits (runner.DetectCgroups,
+	// once per executor); nil runs containers without limits.
+	Cgroups *cgroup.Controller
 	// Sender sends calls to the agent's executor API, Subscriber sends
 	// SUBSCRIBE (default: mesos-go's HTTP client for Env.AgentEndpoint).
 	Sender     calls.Sender
@@ -58,11 +62,14 @@ type Daemon struct {
 	idleSince   time.Time
 	idleTimer   clock.Timer
 
-	conn         *connection
-	generation   int
-	connected    bool // SUBSCRIBED on the current connection
-	disconnected time.Time
-	backoff      time.Duration
+	conn           *connection
+	generation     int
+	connected      bool // SUBSCRIBED on the current connection
+	everSubscribed bool
+	disconnected   time.Time
+	backoff        time.Duration
+
+	trimmed bool // releaseStartupPages ran
 
 	shutdown *shutdownState
 	exitErr  error

@@ -329,3 +329,43 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestFirstSubscribeRetried: an agent that is not ready for its new
+// executor yet is retried, checkpointing or not.
+func TestFirstSubscribeRetried(t *testing.T) {
+	h := startHarness(t, nil, nil, func(a *fakeAgent, _ *fakeRunner) { a.failNext = 2 })
+	if n := len(h.agent.subscribeCalls()); n != 3 {
+		t.Fatalf("%d SUBSCRIBE calls, want 3", n)
+	}
+	h.launch("t1", podTask(t, "p", nil), nil)
+	if st := h.nextUpdate(); st.GetState() != mesos.TASK_STARTING {
+		t.Fatalf("update %v", st.GetState())
+	}
+}
+
+// TestKillWhileStarting: a KILL that comes before the runner has started
+// the pod is applied once it has.
+func TestKillWhileStarting(t *testing.T) {
+	release := make(chan struct{})
+	h := startHarness(t, nil, nil, func(_ *fakeAgent, r *fakeRunner) { r.gate = release })
+	h.launch("t1", podTask(t, "p", nil), nil)
+	h.nextUpdate()
+	h.agent.push(&executor.Event{Type: executor.Event_KILL, Kill: &executor.Event_Kill{TaskID: mesos.TaskID{Value: "t1"}}})
+	eventually(t, "the KILL handled", func() bool { return h.logs.logged("killing pod") })
+	close(release)
+	pod := h.nextPod()
+	if g := <-pod.kills; g != -1 {
+		t.Errorf("Kill(%v), want the pod's own grace", g)
+	}
+	if st := h.nextUpdate(); st.GetState() != mesos.TASK_KILLED {
+		t.Fatalf("update %v", st.GetState())
+	}
+}
+
+func TestShutdownWithoutPods(t *testing.T) {
+	h := startHarness(t, nil, nil, nil)
+	h.agent.push(&executor.Event{Type: executor.Event_SHUTDOWN})
+	if err := h.awaitExit(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -20,7 +21,7 @@ func (d *Daemon) handleEvent(gen int, ev *executor.Event) {
 	}
 	switch ev.Type {
 	case executor.Event_SUBSCRIBED:
-		d.subscribed(gen, ev.Subscribed)
+		d.subscribed(ev.Subscribed)
 	case executor.Event_LAUNCH:
 		d.launch(ev.Launch.Task)
 	case executor.Event_LAUNCH_GROUP:
@@ -51,8 +52,9 @@ func (d *Daemon) handleEvent(gen int, ev *executor.Event) {
 	}
 }
 
-func (d *Daemon) subscribed(gen int, sub *executor.Event_Subscribed) {
+func (d *Daemon) subscribed(sub *executor.Event_Subscribed) {
 	d.connected = true
+	d.everSubscribed = true
 	d.disconnected = time.Time{}
 	d.backoff = 0
 	if id := sub.AgentInfo.GetID().GetValue(); id != "" {
@@ -60,6 +62,11 @@ func (d *Daemon) subscribed(gen int, sub *executor.Event_Subscribed) {
 	}
 	d.hostIP = hostIPFrom(d.env.AgentEndpoint, sub.AgentInfo.GetHostname())
 	d.log.Info("subscribed", "agent_id", d.env.AgentID, "host_ip", d.hostIP)
+	if !d.trimmed {
+		d.trimmed = true
+		n, err := releaseStartupPages()
+		d.log.Debug("released the pages start-up touched", "mapped_bytes", n, "error", err)
+	}
 	d.sendPending()
 	d.checkIdle()
 }
@@ -90,7 +97,7 @@ func (d *Daemon) launch(info mesos.TaskInfo) {
 		d.finish(t, outcome{state: mesos.TASK_FAILED, reason: mesos.REASON_EXECUTOR_TERMINATED.Enum(), message: "the executor is shutting down"})
 		return
 	}
-	spec, pod, err := protocol.DecodePodTask(info.Data)
+	spec, pod, err := decodePodTask(info.Data)
 	if err != nil {
 		log.Warn("invalid pod task refused", "error", err)
 		d.finish(t, outcome{state: mesos.TASK_FAILED, reason: mesos.REASON_TASK_INVALID.Enum(), message: "invalid kubemesos pod task: " + err.Error()})
@@ -128,8 +135,9 @@ func (d *Daemon) launch(info mesos.TaskInfo) {
 			st = st.DeepCopy()
 			d.inbox.post(func() { d.podStatus(t, st) })
 		},
-		Self:   d.cfg.Self,
-		Logger: log,
+		Self:    d.cfg.Self,
+		Logger:  log,
+		Cgroups: d.cfg.Cgroups,
 	}
 	go func() {
 		h, err := d.cfg.StartPod(cfg)
@@ -207,4 +215,16 @@ func (d *Daemon) killTask(k *executor.Event_Kill) {
 	if t.handle != nil {
 		go t.handle.Kill(t.killGrace)
 	}
+}
+
+// decodePodTask is protocol.DecodePodTask for data from the network: a
+// payload that makes a decoder panic is an invalid payload, not a crash of
+// the executor and of every pod it runs.
+func decodePodTask(data []byte) (spec *protocol.PodTask, pod *corev1.Pod, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			spec, pod, err = nil, nil, fmt.Errorf("decoding the pod task panicked: %v", r)
+		}
+	}()
+	return protocol.DecodePodTask(data)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -171,11 +173,15 @@ type fakeRunner struct {
 	started  chan *fakePod
 	startErr error
 	onKill   bool
+	gate     chan struct{} // when set, Start waits for it to close
 }
 
 func newFakeRunner() *fakeRunner { return &fakeRunner{started: make(chan *fakePod, 100), onKill: true} }
 
 func (r *fakeRunner) start(cfg runner.Config) (Pod, error) {
+	if r.gate != nil {
+		<-r.gate
+	}
 	if r.startErr != nil {
 		return nil, r.startErr
 	}
@@ -190,7 +196,31 @@ type harness struct {
 	agent   *fakeAgent
 	runner  *fakeRunner
 	sandbox string
+	logs    *logRecorder
 	result  chan error
+}
+
+// logRecorder is a slog handler that keeps the messages logged.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+
+// logged reports whether msg was logged.
+func (l *logRecorder) logged(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.msgs, msg)
 }
 
 // startHarness runs a daemon; setEnv adjusts its Mesos environment.
@@ -205,7 +235,8 @@ func startHarness(t *testing.T, setEnv func(*Env), clk clock.Clock, mutate func(
 		setEnv(&env)
 	}
 	h.sandbox = env.Sandbox
-	d, err := New(Config{Env: env, Self: "/bin/true", StartPod: h.runner.start, Sender: h.agent, Subscriber: h.agent, Clock: clk})
+	h.logs = &logRecorder{}
+	d, err := New(Config{Env: env, Self: "/bin/true", StartPod: h.runner.start, Sender: h.agent, Subscriber: h.agent, Clock: clk, Logger: slog.New(h.logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,13 +124,13 @@ func startFramework(tb testing.TB, agentResources string) *framework {
 	}
 	tb.Cleanup(s.Close)
 	bin := testExecutor(tb)
-	args := []string{bin}
-	if os.Getenv("KUBEMESOS_BINARY") != "" {
-		args = append(args, "executor")
-	}
 	level := "info"
 	if os.Getenv("EXECUTOR_TEST_LOG") != "" {
 		level = "debug"
+	}
+	args := []string{bin}
+	if os.Getenv("KUBEMESOS_BINARY") != "" {
+		args = append(args, "executor", "--log-level="+level)
 	}
 	f := &framework{
 		tb: tb, cluster: c, s: s,

@@ -127,3 +127,16 @@ func TestLogFilesOrder(t *testing.T) {
 		t.Error("a pod without logs/ has log files")
 	}
 }
+
+// FuzzDecodePodTask: no payload makes the executor's decoding panic.
+func FuzzDecodePodTask(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("not a protobuf"))
+	f.Add([]byte{0x0a, 0x02, 0x08, 0x01, 0x12, 0x03, 0x0a, 0x01, 0x78})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		spec, pod, err := decodePodTask(data)
+		if err == nil && (spec == nil || pod == nil || pod.Name == "") {
+			t.Fatalf("decoded %v %v without an error", spec, pod)
+		}
+	})
+}

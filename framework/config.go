@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os/user"
 	"strings"
 	"time"
 
@@ -45,8 +46,9 @@ type Config struct {
 	Roles []string
 	// Principal and Secret authenticate to the master (HTTP basic) if set.
 	Principal, Secret string
-	User              string
-	FailoverTimeout   time.Duration
+	// User runs the tasks on agents (default: the framework's own user).
+	User            string
+	FailoverTimeout time.Duration
 	// SchedulerName: pods with this spec.schedulerName are ours.
 	SchedulerName string
 	// NodeTaint, if set, is put on every node ("key=value:Effect" or
@@ -68,6 +70,12 @@ type Config struct {
 	Version string
 	// NodeStatusInterval and LeaseInterval: see the defaults.
 	NodeStatusInterval, LeaseInterval time.Duration
+}
+
+// Validate reports why cfg cannot be used, if it cannot.
+func (cfg Config) Validate() error {
+	_, err := cfg.withDefaults()
+	return err
 }
 
 // withDefaults returns cfg with defaults filled in, or why it is invalid.
@@ -95,7 +103,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.Namespace, DefaultNamespace)
 	def(&cfg.ExecutorCommand, podtask.DefaultExecutorCommand)
 	def(&cfg.KubeletHost, "127.0.0.1")
-	def(&cfg.User, "root")
+	def(&cfg.User, currentUser())
 	def(&cfg.Version, "dev")
 	defd(&cfg.FailoverTimeout, DefaultFailoverTimeout)
 	defd(&cfg.OfferHold, DefaultOfferHold)
@@ -125,6 +133,13 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "root"
 }
 
 // ParseTaint parses "key=value:Effect" or "key:Effect" ("" is no taint).

@@ -30,6 +30,7 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 			f.log.Warn("executor ended", "agent_id", agentID, "executor_id", fl.ExecutorID.GetValue(), "status", fl.GetStatus())
 			if fl.ExecutorID.GetValue() == offer.ExecutorID {
 				f.pool.ExecutorGone(agentID)
+				f.forgetExecutor(agentID)
 			}
 			return
 		}
@@ -39,6 +40,7 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 				f.nodes.remove(ctx, a.Node)
 			}
 			f.namer.Forget(agentID)
+			f.forgetExecutor(agentID)
 		}
 	case scheduler.Event_HEARTBEAT, scheduler.Event_MESSAGE:
 	default:

@@ -69,6 +69,15 @@ type Framework struct {
 	pending  map[types.UID]bool
 
 	nodes *nodeSync
+
+	// executors are the ExecutorInfos our executors were launched with,
+	// by agent ID.
+	execMu    sync.Mutex
+	executors map[string]mesos.ExecutorInfo
+
+	// ips caches agents' host names resolved to IPs ("" if they do not).
+	ipMu sync.Mutex
+	ips  map[string]string
 }
 
 // task is what the framework knows of one pod's task.
@@ -120,6 +129,9 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		batches: map[string][]*launchReq{},
 		tasks:   map[types.UID]*task{},
 		pending: map[types.UID]bool{},
+		ips:     map[string]string{},
+
+		executors: map[string]mesos.ExecutorInfo{},
 	}
 	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
 	for _, o := range opts {
@@ -150,6 +162,11 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 
 // Offers is what the MesosOffers plugin needs of the framework.
 func (f *Framework) Offers() mesosoffers.Offers { return offersAPI{f} }
+
+// DefaultRole is the Mesos role of pods with no kubemesos.io/role
+// annotation: the first of Config.Roles. The MesosOffers plugin's
+// Args.DefaultRole should be set to it.
+func (f *Framework) DefaultRole() string { return f.cfg.Roles[0] }
 
 // Ready is closed once the framework first subscribed and its pod cache
 // synced.

@@ -54,7 +54,7 @@ func (f *Framework) launch(ctx context.Context, pod *corev1.Pod, nodeName string
 		return fmt.Errorf("launch %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	agent, _ := f.pool.Agent(agentID)
-	data, err := podtask.Payload(ctx, pod, podtask.Node{Name: nodeName, HostIP: agentIP(agent)}, f.resolv)
+	data, err := podtask.Payload(ctx, pod, podtask.Node{Name: nodeName, HostIP: f.agentIP(agent)}, f.resolv)
 	if err != nil {
 		f.pool.Unreserve(nodeName, pod.UID)
 		return fmt.Errorf("launch %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -123,7 +123,7 @@ func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch,
 		}
 		rest = r
 	}
-	executor := podtask.Executor(f.exec, f.FrameworkID(), executorResources(l.Role))
+	executor := f.executorFor(l.AgentID, l.Role, l.NewExecutor)
 	var tasks []mesos.TaskInfo
 	var launched []mesosoffers.Claim
 	for _, c := range l.Claims {
@@ -158,6 +158,7 @@ func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch,
 		f.tasksMu.Unlock()
 		if l.NewExecutor {
 			f.pool.ExecutorGone(l.AgentID)
+			f.forgetExecutor(l.AgentID)
 		}
 		fail(fmt.Errorf("accept on agent %s: %w", l.AgentID, err), launched...)
 		return
@@ -174,6 +175,26 @@ func (f *Framework) declineIDs(ctx context.Context, ids []mesos.OfferID) {
 		return
 	}
 	f.decline(ctx, offer.Decline{OfferIDs: ids})
+}
+
+// executorFor is the ExecutorInfo to launch with on an agent: the one our
+// running executor was launched with (Mesos refuses any other), or a new one
+// whose resources are allocated to role.
+func (f *Framework) executorFor(agentID, role string, fresh bool) mesos.ExecutorInfo {
+	f.execMu.Lock()
+	defer f.execMu.Unlock()
+	if e, ok := f.executors[agentID]; ok && !fresh {
+		return e
+	}
+	e := podtask.Executor(f.exec, f.FrameworkID(), executorResources(role))
+	f.executors[agentID] = e
+	return e
+}
+
+func (f *Framework) forgetExecutor(agentID string) {
+	f.execMu.Lock()
+	defer f.execMu.Unlock()
+	delete(f.executors, agentID)
 }
 
 // executorResources are the executor's resources, the same for every agent
@@ -194,18 +215,30 @@ func executorResources(role string) []mesos.Resource {
 }
 
 // agentIP is the address pods on the agent get as hostIP (process pods
-// share the agent's network).
-func agentIP(a offer.Agent) string {
+// share the agent's network): the IP of its endpoint, or "" when its host
+// name does not resolve (a pod's hostIP must be an IP).
+func (f *Framework) agentIP(a offer.Agent) string {
+	host := a.Hostname
 	if a.URL != nil {
 		if ip := a.URL.Address.GetIP(); ip != "" {
 			return ip
 		}
 		if h := a.URL.Address.GetHostname(); h != "" {
-			if ips, err := net.LookupIP(h); err == nil && len(ips) > 0 {
-				return ips[0].String()
-			}
-			return h
+			host = h
 		}
 	}
-	return a.Hostname
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	f.ipMu.Lock()
+	defer f.ipMu.Unlock()
+	if ip, ok := f.ips[host]; ok {
+		return ip
+	}
+	ip := ""
+	if ips, err := net.LookupIP(host); err == nil && len(ips) > 0 {
+		ip = ips[0].String()
+	}
+	f.ips[host] = ip
+	return ip
 }

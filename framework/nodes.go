@@ -108,7 +108,7 @@ func (s *nodeSync) sync(ctx context.Context, now time.Time) {
 		s.mu.Unlock()
 		desired := node.Build(node.Agent{
 			ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
-			Offered: a.Offered, Used: a.Used, Ready: true,
+			Offered: a.Offered, Used: a.Used, Ready: !a.Unreachable,
 		}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
 		if s.writer.Due(desired, now) {
 			if err := s.write(ctx, desired); err != nil {

@@ -66,9 +66,14 @@ func (f *Framework) podDeleted(obj any) {
 	f.demandMu.Unlock()
 	f.tasksMu.Lock()
 	t, ok := f.tasks[p.UID]
+	var agentID string
+	running := ok && !isTaskTerminal(t)
+	if ok {
+		agentID = t.agentID
+	}
 	f.tasksMu.Unlock()
-	if ok && !isTaskTerminal(t) {
-		f.kill(context.Background(), p.UID, t.agentID, 0)
+	if running {
+		f.kill(context.Background(), p.UID, agentID, 0)
 	}
 }
 
@@ -78,21 +83,22 @@ func (f *Framework) podDeleting(ctx context.Context, p *corev1.Pod) {
 	f.tasksMu.Lock()
 	t, known := f.tasks[p.UID]
 	sent := known && t.killSent
+	var agentID string
+	ended := !known && isTerminal(p)
 	if known {
 		t.killSent = true
+		agentID = t.agentID
+		ended = isTaskTerminal(t)
 	}
 	f.tasksMu.Unlock()
 	if sent {
 		return
 	}
-	if (known && isTaskTerminal(t)) || (!known && isTerminal(p)) {
-		go f.deletePod(ctx, p)
+	if ended {
+		go func() { _ = f.deletePod(ctx, p) }()
 		return
 	}
-	agentID := ""
-	if known {
-		agentID = t.agentID
-	} else if id, ok := f.agentOfNode(p.Spec.NodeName); ok {
+	if id, ok := f.agentOfNode(p.Spec.NodeName); !known && ok {
 		agentID = id
 		f.tasksMu.Lock()
 		f.tasks[p.UID] = &task{agentID: id, node: p.Spec.NodeName, killSent: true}

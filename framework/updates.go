@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/podtask"
 	"github.com/kubemesos/kubemesos/framework/status"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
 func isTaskTerminal(t *task) bool { return status.IsTerminal(t.state) }
@@ -49,6 +50,12 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 		return nil
 	}
 	agentID := st.GetAgentID().GetValue()
+	switch st.GetState() {
+	case mesos.TASK_UNREACHABLE:
+		f.pool.Reachable(agentID, false)
+	case mesos.TASK_RUNNING, mesos.TASK_STARTING:
+		f.pool.Reachable(agentID, true)
+	}
 	pod, err := f.podByUID(ctx, uid)
 	if err != nil {
 		return err
@@ -66,14 +73,20 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	f.tasksMu.Lock()
 	t, ok := f.tasks[uid]
 	if !ok {
+		// A task launched before a restart: count what it holds on its
+		// agent again, so that the node's allocatable stays truthful.
 		t = &task{agentID: agentID, node: pod.Spec.NodeName}
 		f.tasks[uid] = t
+		if !terminal {
+			f.pool.TaskRunning(agentID, uid, mesosoffers.PodClaim(pod, f.DefaultRole()).Resources)
+		}
 	}
 	if agentID != "" {
 		t.agentID = agentID
 	}
-	in := status.Input{Update: st, Pod: pod, LastSeq: t.seq, HostIP: f.hostIPOf(t.agentID), Now: metav1.NewTime(f.clock.Now())}
+	lastSeq, taskAgent := t.seq, t.agentID
 	f.tasksMu.Unlock()
+	in := status.Input{Update: st, Pod: pod, LastSeq: lastSeq, HostIP: f.hostIPOf(taskAgent), Now: metav1.NewTime(f.clock.Now())}
 
 	res := status.Map(in)
 	if res.PayloadErr != nil {
@@ -86,7 +99,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	}
 	f.tasksMu.Unlock()
 	if terminal {
-		f.pool.TaskEnded(t.agentID, uid)
+		f.pool.TaskEnded(taskAgent, uid)
 		f.demandMu.Lock()
 		sig := f.demand.Freed(len(f.pending))
 		f.demandMu.Unlock()
@@ -182,7 +195,7 @@ func (f *Framework) hostIPOf(agentID string) string {
 	if !ok {
 		return ""
 	}
-	return agentIP(a)
+	return f.agentIP(a)
 }
 
 // ErrNoLogs is returned by LogLocation when the container's log files are

@@ -2,9 +2,10 @@ package kubescheduler
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,60 +13,67 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/kubemesos/kubemesos/controlplane"
 	"github.com/kubemesos/kubemesos/controlplane/datadir"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
-// onlyNodePlugin is a test plugin: it filters every node but the one named
-// in its args, and binds pods itself, recording them.
-type onlyNodePlugin struct {
-	node   string
-	client kubernetes.Interface
-	mu     *sync.Mutex
-	bound  map[string]string
+// fakeOffers is what the framework would offer: each node's agent offers
+// some cpus; "plain" is not a Mesos agent. It records claims and launches.
+type fakeOffers struct {
+	mu       sync.Mutex
+	cpus     map[string]float64
+	claims   map[types.UID]string
+	launched map[string]string // pod -> node
 }
 
-func (p *onlyNodePlugin) Name() string { return "OnlyNode" }
-
-func (p *onlyNodePlugin) Filter(_ context.Context, _ fwk.CycleState, _ *v1.Pod, n fwk.NodeInfo) *fwk.Status {
-	if n.Node().Name != p.node {
-		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "not the node of the test")
+func (f *fakeOffers) Available(node, _ string) (mesosoffers.Available, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cpus, ok := f.cpus[node]
+	if !ok {
+		return mesosoffers.Available{}, false
 	}
+	return mesosoffers.Available{Resources: mesosoffers.Resources{CPUs: cpus, MemMiB: 8192, DiskMiB: 8192}, Agent: "agent-of-" + node}, true
+}
+
+func (f *fakeOffers) Reserve(node string, c mesosoffers.Claim) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cpus[node] < c.CPUs {
+		return fmt.Errorf("%s has %v cpus left, claim wants %v", node, f.cpus[node], c.CPUs)
+	}
+	f.cpus[node] -= c.CPUs
+	f.claims[c.Pod] = node
 	return nil
 }
 
-func (p *onlyNodePlugin) Bind(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, node string) *fwk.Status {
-	p.mu.Lock()
-	p.bound[pod.Name] = node
-	p.mu.Unlock()
-	err := p.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &v1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
-		Target:     v1.ObjectReference{Kind: "Node", Name: node},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return fwk.AsStatus(err)
+func (f *fakeOffers) Unreserve(node string, pod types.UID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.claims, pod)
+}
+
+func (f *fakeOffers) Launch(_ context.Context, pod *v1.Pod, node string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.claims[pod.UID] != node {
+		return fmt.Errorf("pod %s has no claim on %s", pod.Name, node)
 	}
+	f.launched[pod.Name] = node
 	return nil
 }
 
-var (
-	_ fwk.FilterPlugin = &onlyNodePlugin{}
-	_ fwk.BindPlugin   = &onlyNodePlugin{}
-)
-
-type onlyNodeArgs struct {
-	Node string `json:"node"`
-}
-
-// The scheduler runs in-process against a real kube-apiserver, enables the
-// out-of-tree plugin at Filter and Bind (in place of DefaultBinder), hands it
-// its args, and keeps the default plugins (NodeResourcesFit rejects the
-// node that is too small even though the test plugin would accept it).
-func TestSchedulerRunsOutOfTreePluginAsFilterAndBinder(t *testing.T) {
+// The stock kube-scheduler runs in-process against a real kube-apiserver
+// with the MesosOffers plugin enabled at every point it implements and as
+// the binder: pods land only where an agent offers enough (even though
+// every node's allocatable would take them), each launch follows a claim,
+// the default plugins still apply, and a pod no offer can hold stays
+// Pending with the plugin's explanation.
+func TestSchedulerRunsMesosOffersPlugin(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	layout := datadir.Layout{Dir: t.TempDir()}
@@ -84,40 +92,32 @@ func TestSchedulerRunsOutOfTreePluginAsFilterAndBinder(t *testing.T) {
 	defer func() { _ = cp.Stop(context.Background()) }()
 	client := kubernetes.NewForConfigOrDie(cp.RESTConfig())
 
-	for name, cpus := range map[string]string{"small": "1", "chosen": "4", "other": "8"} {
+	// Every node's allocatable has room; only "chosen" has offers for two
+	// pods of 2 cpus, "small" offers 1 cpu, "plain" is no agent.
+	for _, name := range []string{"small", "chosen", "plain"} {
 		node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{
-			Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpus), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")},
-			Capacity:    v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpus), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")},
+			Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("8"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")},
+			Capacity:    v1.ResourceList{v1.ResourceCPU: resource.MustParse("8"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")},
 			Conditions:  []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
 		}}
 		if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-
-	var mu sync.Mutex
-	bound := map[string]string{}
-	factory := func(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
-		var args onlyNodeArgs
-		if u, ok := obj.(*runtime.Unknown); ok {
-			if err := json.Unmarshal(u.Raw, &args); err != nil {
-				return nil, err
-			}
-		}
-		return &onlyNodePlugin{node: args.Node, client: h.ClientSet(), mu: &mu, bound: bound}, nil
-	}
+	offers := &fakeOffers{cpus: map[string]float64{"small": 1, "chosen": 4}, claims: map[types.UID]string{}, launched: map[string]string{}}
 	errc := make(chan error, 1)
 	go func() {
 		errc <- Run(ctx, Config{
 			Kubeconfig: cp.Kubeconfig(), Dir: t.TempDir(), SchedulerName: "test-scheduler",
-			Plugins: []Plugin{{Name: "OnlyNode", Factory: factory, Args: onlyNodeArgs{Node: "chosen"}, Binder: true}},
+			Plugins: []Plugin{{Name: mesosoffers.Name, Factory: mesosoffers.NewFactory(offers), Binder: true,
+				Args: mesosoffers.Args{ScoringStrategy: "BinPacking", DefaultRole: "*"}}},
 		})
 	}()
 
 	for i, cpu := range []string{"2", "2", "16"} {
 		pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p" + strconv.Itoa(i)}, Spec: v1.PodSpec{
 			SchedulerName: "test-scheduler",
-			Containers: []v1.Container{{Name: "c", Image: "none", Resources: v1.ResourceRequirements{
+			Containers: []v1.Container{{Name: "c", Image: "none", Command: []string{"sleep", "1"}, Resources: v1.ResourceRequirements{
 				Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpu)}}}},
 		}}
 		if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -136,10 +136,10 @@ func TestSchedulerRunsOutOfTreePluginAsFilterAndBinder(t *testing.T) {
 		p2, _ := client.CoreV1().Pods("default").Get(ctx, "p2", metav1.GetOptions{})
 		if p0 != nil && p1 != nil && p2 != nil && p0.Spec.NodeName != "" && p1.Spec.NodeName != "" && unschedulable(p2) {
 			if p0.Spec.NodeName != "chosen" || p1.Spec.NodeName != "chosen" {
-				t.Fatalf("pods bound to %q and %q, want the test plugin's node", p0.Spec.NodeName, p1.Spec.NodeName)
+				t.Fatalf("pods bound to %q and %q, want the only node whose offers hold them", p0.Spec.NodeName, p1.Spec.NodeName)
 			}
-			if p2.Spec.NodeName != "" {
-				t.Fatalf("a pod too large for the chosen node was bound to %s", p2.Spec.NodeName)
+			if msg := scheduledMessage(p2); !strings.Contains(msg, "cpu") {
+				t.Errorf("the unschedulable pod's PodScheduled message does not explain the cpu shortfall: %q", msg)
 			}
 			break
 		}
@@ -148,15 +148,24 @@ func TestSchedulerRunsOutOfTreePluginAsFilterAndBinder(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if bound["p0"] != "chosen" || bound["p1"] != "chosen" || len(bound) != 2 {
-		t.Errorf("the test plugin bound %v, want p0 and p1 on chosen (the DefaultBinder must not run)", bound)
+	offers.mu.Lock()
+	if offers.launched["p0"] != "chosen" || offers.launched["p1"] != "chosen" || len(offers.launched) != 2 {
+		t.Errorf("launched %v, want p0 and p1 on chosen (the plugin binds, not the DefaultBinder)", offers.launched)
 	}
+	offers.mu.Unlock()
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("Run after cancel: %v", err)
 	}
+}
+
+func scheduledMessage(p *v1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodScheduled {
+			return c.Message
+		}
+	}
+	return ""
 }
 
 func unschedulable(p *v1.Pod) bool {

@@ -2,8 +2,9 @@
 // in its own process group, optionally in a private mount namespace where
 // volumes are bind-mounted at their mountPath (through the hidden
 // `kubemesos executor container-init` step, see Init), optionally in a memory
-// cgroup, with its stdout and stderr written to a CRI-format log. It knows
-// nothing of pods: the runner decides what to run and when.
+// cgroup, optionally as another user, with its termination log mounted, and
+// with its stdout and stderr written to a CRI-format log. It knows nothing of
+// pods: the runner decides what to run and when.
 package container
 
 import (
@@ -50,6 +51,17 @@ type Spec struct {
 	// Cgroup, if not nil, is the cgroup the process starts in (in v1,
 	// container-init joins it, so Self is needed).
 	Cgroup *cgroup.Group
+	// TerminationLog, when its Source is set, is bind-mounted like Mounts
+	// where a private mount namespace can be made (see CanNamespace) and
+	// left out elsewhere; a target that cannot be created is left out too.
+	// It serves a container's terminationMessagePath.
+	TerminationLog volume.Mount
+	// Credential, if not nil, is the user, group and supplementary groups
+	// the command runs as; only an executor running as root can set it.
+	// container-init drops to it after the mounts and entering the working
+	// directory, just before the exec; without Self the working directory
+	// must be open to the user.
+	Credential *syscall.Credential
 	// Log receives stdout and stderr as CRI lines. With Log nil, Stdout
 	// and Stderr (or /dev/null) are used as given.
 	Log            *Log
@@ -81,7 +93,12 @@ func Start(spec Spec) (*Process, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return nil, errors.New("no command to run")
 	}
-	useInit := len(spec.Mounts) > 0 || (spec.Cgroup != nil && !spec.Cgroup.V2())
+	termLog := spec.TerminationLog.Source != "" && CanNamespace(spec.Self)
+	namespace := len(spec.Mounts) > 0 || termLog
+	// container-init also runs a command as another user: it enters the
+	// working directory as root (the pod's directory may be closed to the
+	// user) before it drops to the user.
+	useInit := namespace || (spec.Cgroup != nil && !spec.Cgroup.V2()) || (spec.Credential != nil && spec.Self != "")
 	if len(spec.Mounts) > 0 && !CanNamespace(spec.Self) {
 		return nil, fmt.Errorf("%w, which only an executor running as root on Linux can make (mount %s at %s)",
 			ErrNoNamespace, spec.Mounts[0].Source, spec.Mounts[0].Target)
@@ -95,7 +112,10 @@ func Start(spec Spec) (*Process, error) {
 	var cmd *exec.Cmd
 	var initStatus, initStatusW *os.File
 	if useInit {
-		is := initSpec{Mounts: spec.Mounts, WorkingDir: spec.WorkingDir, Dir: spec.Dir}
+		is := initSpec{Mounts: spec.Mounts, WorkingDir: spec.WorkingDir, Dir: spec.Dir, Credential: spec.Credential}
+		if termLog {
+			is.TerminationLog = &spec.TerminationLog
+		}
 		if spec.Cgroup != nil && !spec.Cgroup.V2() {
 			is.CgroupProcs = spec.Cgroup.ProcsFiles()
 		}
@@ -128,7 +148,10 @@ func Start(spec Spec) (*Process, error) {
 		}
 	}
 	cmd.Env = spec.Env
-	cmd.SysProcAttr = sysProcAttr(useInit && len(spec.Mounts) > 0)
+	cmd.SysProcAttr = sysProcAttr(useInit && namespace)
+	if !useInit {
+		cmd.SysProcAttr.Credential = spec.Credential
+	}
 	if spec.Cgroup != nil && spec.Cgroup.V2() {
 		f, _, err := spec.Cgroup.Open()
 		if err != nil {

@@ -124,3 +124,42 @@ func TestStartAndWait(t *testing.T) {
 		})
 	}
 }
+
+func TestCredentialAndTerminationLogWithoutContainerInit(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		spec     Spec
+		script   string
+		want     string
+		needRoot bool
+	}{
+		// Without Self there is no mount namespace: the termination log
+		// is left out and the process starts all the same.
+		{"termination log left out", Spec{TerminationLog: volume.Mount{Source: filepath.Join(dir, "termination-log"), Target: filepath.Join(dir, "target")}},
+			`if [ -e "$T" ]; then echo mounted; else echo left out; fi`, "left out", false},
+		{"credential", Spec{Credential: &syscall.Credential{Uid: 65534, Gid: 65533, Groups: []uint32{1234}}},
+			`echo $(id -u) $(id -g) $(id -G)`, "65534 65533 65533 1234", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.needRoot && os.Geteuid() != 0 {
+				t.Skip("only root runs processes as other users")
+			}
+			out := &bytes.Buffer{}
+			spec := tc.spec
+			spec.Argv = []string{"sh", "-c", tc.script}
+			spec.Env = []string{"PATH=/usr/bin:/bin", "T=" + spec.TerminationLog.Target}
+			spec.Dir, spec.Stdout = "/", out
+			p, err := Start(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exit, err := p.Wait(); err != nil || exit.Code != 0 {
+				t.Fatalf("exit %+v %v: %s", exit, err, out)
+			}
+			if got := strings.TrimSpace(out.String()); got != tc.want {
+				t.Errorf("output %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

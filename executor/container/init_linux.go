@@ -19,6 +19,10 @@ type initSpec struct {
 	CgroupProcs []string       `json:"cgroupProcs,omitempty"`
 	WorkingDir  string         `json:"workingDir,omitempty"`
 	Dir         string         `json:"dir,omitempty"`
+	// TerminationLog is mounted like Mounts, but left out if it cannot be.
+	TerminationLog *volume.Mount `json:"terminationLog,omitempty"`
+	// Credential is what the command runs as, set after the mounts.
+	Credential *syscall.Credential `json:"credential,omitempty"`
 }
 
 // statusFD is the pipe container-init reports a failure on; it is closed on
@@ -40,8 +44,10 @@ func sysProcAttr(newNamespace bool) *syscall.SysProcAttr {
 // makes its mount namespace private and bind-mounts each volume at its target
 // (a missing target is created on the way: a directory for a directory, an
 // empty file for a file, inside the namespace's view of the host's tree),
-// remounting read-only mounts read-only, changes to the working directory
-// (creating it if missing, as container runtimes do), and execs the command.
+// remounting read-only mounts read-only, bind-mounts the termination log if it
+// can, changes to the working directory (creating it if missing, as container
+// runtimes do), drops to the container's user and groups, and execs the
+// command.
 // Errors go to Start through the status pipe; Init only returns on error.
 func Init(args []string) error {
 	err := initAndExec(args)
@@ -66,7 +72,7 @@ func initAndExec(args []string) error {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
 	}
-	if len(spec.Mounts) > 0 {
+	if len(spec.Mounts) > 0 || spec.TerminationLog != nil {
 		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 			return fmt.Errorf("make the mount namespace private: %w", err)
 		}
@@ -75,6 +81,11 @@ func initAndExec(args []string) error {
 		if err := bindMount(m); err != nil {
 			return err
 		}
+	}
+	if spec.TerminationLog != nil {
+		// Best effort: a target that cannot be created (a read-only
+		// directory of the host) only costs the termination message.
+		_ = bindMount(*spec.TerminationLog)
 	}
 	dir := spec.Dir
 	if spec.WorkingDir != "" {
@@ -87,6 +98,9 @@ func initAndExec(args []string) error {
 		if err := os.Chdir(dir); err != nil {
 			return fmt.Errorf("working directory: %w", err)
 		}
+	}
+	if err := setCredential(spec.Credential); err != nil {
+		return err
 	}
 	path, err := lookPath(args[1], os.Environ())
 	if err != nil {
@@ -123,6 +137,28 @@ func bindMount(m volume.Mount) error {
 		if err := syscall.Mount("", m.Target, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|syscall.MS_REC, ""); err != nil {
 			return fmt.Errorf("make %s read-only: %w", m.Target, err)
 		}
+	}
+	return nil
+}
+
+// setCredential drops the root privileges container-init needed for the
+// mounts: supplementary groups first, then the group, then the user.
+func setCredential(c *syscall.Credential) error {
+	if c == nil {
+		return nil
+	}
+	groups := make([]int, len(c.Groups))
+	for i, g := range c.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("set supplementary groups %v: %w", c.Groups, err)
+	}
+	if err := syscall.Setgid(int(c.Gid)); err != nil {
+		return fmt.Errorf("set group %d: %w", c.Gid, err)
+	}
+	if err := syscall.Setuid(int(c.Uid)); err != nil {
+		return fmt.Errorf("set user %d: %w", c.Uid, err)
 	}
 	return nil
 }

@@ -14,6 +14,9 @@ type initSpec struct {
 	CgroupProcs []string       `json:"cgroupProcs,omitempty"`
 	WorkingDir  string         `json:"workingDir,omitempty"`
 	Dir         string         `json:"dir,omitempty"`
+
+	TerminationLog *volume.Mount       `json:"terminationLog,omitempty"`
+	Credential     *syscall.Credential `json:"credential,omitempty"`
 }
 
 func canNamespace() bool { return false }

@@ -147,6 +147,19 @@ func TestCommandArgsEnvAndWorkingDir(t *testing.T) {
 	}
 }
 
+// With no image there is no entrypoint: args alone are the command line, as
+// `kubectl run NAME --image=X -- cmd args` writes them.
+func TestArgsWithoutCommandAreTheCommandLine(t *testing.T) {
+	c := corev1.Container{Name: "main", Image: "busybox", Args: []string{"/bin/sh", "-c", "echo only args"}}
+	h := startPod(t, podOf(corev1.RestartPolicyNever, c))
+	if s := h.waitDone(); s.Phase != corev1.PodSucceeded {
+		t.Fatalf("pod: %s", h.describe(s))
+	}
+	if got := h.logText("main", 0); got != "only args" {
+		t.Errorf("output %q, want %q", got, "only args")
+	}
+}
+
 func TestLogsPerRestartInCRIFormat(t *testing.T) {
 	long := strings.Repeat("x", 40000)
 	script := `n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; echo run $n; printf '` + long + `\n'; [ $n -ge 1 ]`

@@ -38,7 +38,7 @@ func (r *instanceRun) check(h *corev1.ProbeHandler, timeout time.Duration) (bool
 	case h.TCPSocket != nil:
 		err = r.tcp(ctx, h.TCPSocket)
 	case h.GRPC != nil:
-		err = errors.New("gRPC probes are not supported by the process runtime")
+		err = r.grpcCheck(ctx, h.GRPC)
 	default:
 		err = errors.New("probe has no handler")
 	}
@@ -90,6 +90,7 @@ func (r *instanceRun) exec(ctx context.Context, command []string) error {
 		Mounts:     r.inst.mounts,
 		Self:       r.c.pod.cfg.Self,
 		Cgroup:     r.inst.group,
+		Credential: r.inst.cred,
 		Stdout:     out,
 		Stderr:     out,
 	})

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -33,6 +34,10 @@ type instance struct {
 	mounts []volume.Mount
 	group  *cgroup.Group
 	log    *container.Log
+	cred   *syscall.Credential // nil: the executor's user
+	// termLog is the host file mounted at the container's
+	// terminationMessagePath, empty without a mount namespace.
+	termLog string
 }
 
 // prepare computes an instance of c; an error comes with the waiting reason
@@ -40,8 +45,10 @@ type instance struct {
 func (c *ctr) prepare() (*instance, string, error) {
 	p := c.pod
 	spec := c.spec
-	if len(spec.Command) == 0 {
-		return nil, ReasonNoCommand, fmt.Errorf("container %s has no command: the process runtime does not run images (image %q is not used), so a container must set command", spec.Name, spec.Image)
+	// No image means no entrypoint: as with an image whose entrypoint is
+	// empty, args alone are the command line.
+	if len(spec.Command) == 0 && len(spec.Args) == 0 {
+		return nil, ReasonNoCommand, fmt.Errorf("container %s has neither command nor args: the process runtime does not run images (image %q is not used), so a container must say what to run", spec.Name, spec.Image)
 	}
 	env := []string{"PATH=" + container.DefaultPath, "HOSTNAME=" + p.cfg.Pod.Name}
 	extra, err := p.cfg.Env(p.cfg.Pod, spec, p.cfg.Task)
@@ -53,7 +60,11 @@ func (c *ctr) prepare() (*instance, string, error) {
 	default:
 		env = append(env, extra...)
 	}
-	inst := &instance{c: c, env: env}
+	cred, err := p.credential(spec)
+	if err != nil {
+		return nil, ReasonConfigError, err
+	}
+	inst := &instance{c: c, env: env, cred: cred}
 	for _, s := range spec.Command {
 		inst.argv = append(inst.argv, p.cfg.Expand(s, env))
 	}
@@ -104,15 +115,21 @@ func (inst *instance) start() (*container.Process, error) {
 	if err := inst.createCgroup(restarts); err != nil {
 		return nil, err
 	}
+	termLog, err := inst.createTerminationLog()
+	if err != nil {
+		return nil, err
+	}
 	return container.Start(container.Spec{
-		Argv:       inst.argv,
-		Env:        inst.env,
-		WorkingDir: c.spec.WorkingDir,
-		Dir:        p.cfg.Dir,
-		Mounts:     inst.mounts,
-		Self:       p.cfg.Self,
-		Cgroup:     inst.group,
-		Log:        log,
+		Argv:           inst.argv,
+		Env:            inst.env,
+		WorkingDir:     c.spec.WorkingDir,
+		Dir:            p.cfg.Dir,
+		Mounts:         inst.mounts,
+		Self:           p.cfg.Self,
+		Cgroup:         inst.group,
+		Log:            log,
+		Credential:     inst.cred,
+		TerminationLog: termLog,
 	})
 }
 

@@ -37,6 +37,7 @@ func (p *Pod) run() {
 			regular = append(regular, c)
 		}
 	}
+	defer p.watchVolumes()()
 	var launched []*ctr // non-sidecar containers started, to stop on the way out
 	defer func() {
 		p.stopAll(launched, false)

@@ -1,8 +1,10 @@
 // Package runner runs one pod as a kubelet would, with each container a
 // process supervised by the executor: init and sidecar containers, restart
-// policies with back-off, probes, lifecycle hooks, graceful termination,
-// active deadlines, resource limits and CRI-format logs. It reports the pod's
-// Kubernetes status on every change.
+// policies with back-off, probes (exec, httpGet, tcpSocket, gRPC), lifecycle
+// hooks, graceful termination, termination messages, active deadlines,
+// eviction for emptyDir sizeLimit, the securityContext's users and groups,
+// resource limits and CRI-format logs. It reports the pod's Kubernetes status
+// (readiness gates included) on every change.
 package runner
 
 import (
@@ -78,6 +80,10 @@ type Timing struct {
 	// BackOffReset is how long a container must run for its back-off to
 	// start again from the beginning; default 10m.
 	BackOffReset time.Duration
+	// VolumeCheck is how often the disk usage of emptyDir volumes with a
+	// sizeLimit is measured (the kubelet's eviction manager's period);
+	// default 10s.
+	VolumeCheck time.Duration
 }
 
 func (t Timing) withDefaults() Timing {
@@ -92,6 +98,9 @@ func (t Timing) withDefaults() Timing {
 	}
 	if t.BackOffReset <= 0 {
 		t.BackOffReset = 10 * time.Minute
+	}
+	if t.VolumeCheck <= 0 {
+		t.VolumeCheck = 10 * time.Second
 	}
 	return t
 }
@@ -110,6 +119,7 @@ type Pod struct {
 	timing Timing
 	pub    *publisher
 	vols   Volumes // nil for a pod without volumes
+	euid   int     // the executor's user: only root can change users
 
 	httpOnce sync.Once
 	http     *http.Client
@@ -125,6 +135,7 @@ type Pod struct {
 	regrace     chan struct{} // closed and replaced when a Kill shortens killAt
 	failReason  string
 	failMessage string
+	disruption  string          // why the runner evicted the pod, if it did
 	phase       corev1.PodPhase // set once terminal
 	conditions  map[corev1.PodConditionType]corev1.PodCondition
 	status      *corev1.PodStatus
@@ -188,6 +199,7 @@ func Start(cfg Config) (*Pod, error) {
 	}
 	p := &Pod{
 		vols:       vols,
+		euid:       os.Geteuid(),
 		cfg:        cfg,
 		log:        cfg.Logger.With("pod", cfg.Pod.Namespace+"/"+cfg.Pod.Name),
 		clock:      cfg.Clock,

@@ -64,13 +64,54 @@ func (p *Pod) buildStatus() *corev1.PodStatus {
 		p.setCondition(corev1.PodReady, false, "ContainersNotReady", msg)
 	default:
 		p.setCondition(corev1.ContainersReady, true, "", "")
-		p.setCondition(corev1.PodReady, true, "", "")
+		if msg := p.unreadyGates(); msg != "" {
+			p.setCondition(corev1.PodReady, false, ReasonReadinessGatesNotReady, msg)
+		} else {
+			p.setCondition(corev1.PodReady, true, "", "")
+		}
 	}
 	p.setCondition(corev1.PodScheduled, true, "", "")
-	for _, t := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled} {
+	types := []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled}
+	if p.disruption != "" {
+		p.setCondition(corev1.DisruptionTarget, true, "TerminationByKubelet", p.disruption)
+		types = append(types, corev1.DisruptionTarget)
+	}
+	for _, t := range types {
 		s.Conditions = append(s.Conditions, p.conditions[t])
 	}
 	return s
+}
+
+// ReasonReadinessGatesNotReady is the reason of a Ready condition held False
+// by the pod's readinessGates.
+const ReasonReadinessGatesNotReady = "ReadinessGatesNotReady"
+
+// unreadyGates explains, with the kubelet's words, which of the pod's
+// readinessGates are not satisfied, or is empty when all are. A gate is
+// satisfied by a True condition of its type among the runner's own or in the
+// status of the pod as the executor received it: the executor never sees
+// later updates of the pod, so a gate that a controller sets after the
+// launch stays unsatisfied and the pod is never Ready. The caller holds
+// p.mu.
+func (p *Pod) unreadyGates() string {
+	var msgs []string
+	for _, g := range p.cfg.Pod.Spec.ReadinessGates {
+		c, found := p.conditions[g.ConditionType]
+		if !found {
+			for _, sc := range p.cfg.Pod.Status.Conditions {
+				if sc.Type == g.ConditionType {
+					c, found = sc, true
+				}
+			}
+		}
+		switch {
+		case !found:
+			msgs = append(msgs, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", g.ConditionType))
+		case c.Status != corev1.ConditionTrue:
+			msgs = append(msgs, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", g.ConditionType, c.Status))
+		}
+	}
+	return strings.Join(msgs, ", ")
 }
 
 // currentPhase is the phase of a pod that has not ended: Pending until it

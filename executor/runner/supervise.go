@@ -245,9 +245,7 @@ func (c *ctr) runOnce() *corev1.ContainerStateTerminated {
 	if inst.group != nil && inst.group.OOMKilled(exit.Signal == syscall.SIGKILL) {
 		term.Reason, term.ExitCode, term.Signal = "OOMKilled", 137, int32(syscall.SIGKILL)
 	}
-	if term.ExitCode != 0 && term.Message == "" && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
-		term.Message = logTail(inst.log.Path())
-	}
+	term.Message = joinMessage(term.Message, inst.terminationMessage(term.ExitCode))
 	c.setTerminated(term)
 	return term
 }

@@ -2,17 +2,94 @@ package runner
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubemesos/kubemesos/executor/container"
+	"github.com/kubemesos/kubemesos/executor/volume"
 )
 
-// The kubelet's limits on a termination message taken from the logs.
+// The kubelet's limits on a termination message: taken from the logs, or
+// read from the terminationMessagePath file.
 const (
-	fallbackMaxLines = 80
-	fallbackMaxBytes = 2048
+	fallbackMaxLines       = 80
+	fallbackMaxBytes       = 2048
+	terminationMessageSize = 4096
 )
+
+// createTerminationLog creates the instance's empty termination log, a file
+// of the pod's directory that container.Start mounts at the container's
+// terminationMessagePath (default /dev/termination-log), world-writable as
+// a kubelet makes it so that any container user can write it. Without a
+// mount namespace (an executor not running as root) there is none: the
+// returned mount is empty and only FallbackToLogsOnError gives a message.
+func (inst *instance) createTerminationLog() (volume.Mount, error) {
+	c := inst.c
+	if !container.CanNamespace(c.pod.cfg.Self) {
+		return volume.Mount{}, nil
+	}
+	dir := filepath.Join(c.pod.cfg.Dir, "containers", c.spec.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return volume.Mount{}, fmt.Errorf("termination log: %w", err)
+	}
+	path := filepath.Join(dir, "termination-log")
+	// A new file for each instance: a message never outlives its instance.
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return volume.Mount{}, fmt.Errorf("termination log: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
+	if err != nil {
+		return volume.Mount{}, fmt.Errorf("termination log: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return volume.Mount{}, fmt.Errorf("termination log: %w", err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil { // regardless of the umask
+		return volume.Mount{}, fmt.Errorf("termination log: %w", err)
+	}
+	inst.termLog = path
+	target := c.spec.TerminationMessagePath
+	if target == "" {
+		target = corev1.TerminationMessagePathDefault
+	}
+	return volume.Mount{Source: path, Target: target}, nil
+}
+
+// terminationMessage is what the instance left as its termination message,
+// as a kubelet reads it: the first 4096 bytes of its termination log, or,
+// if that is empty, under FallbackToLogsOnError after a non-zero exit, the
+// tail of its log.
+func (inst *instance) terminationMessage(exitCode int32) string {
+	if inst.termLog != "" {
+		if f, err := os.Open(inst.termLog); err == nil {
+			b, _ := io.ReadAll(io.LimitReader(f, terminationMessageSize))
+			_ = f.Close()
+			if len(b) > 0 {
+				return string(b)
+			}
+		}
+	}
+	if exitCode != 0 && inst.c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError && inst.log != nil {
+		return logTail(inst.log.Path())
+	}
+	return ""
+}
+
+// joinMessage adds the container's own message to the runner's, as the
+// kubelet enriches a terminated state's message.
+func joinMessage(runner, own string) string {
+	switch {
+	case own == "":
+		return runner
+	case runner == "":
+		return own
+	}
+	return runner + ": " + own
+}
 
 // logTail is the text of the last lines of a CRI log file (at most 80
 // lines and 2048 bytes), for terminationMessagePolicy

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"math"
+	"net"
 	"runtime"
 	"strconv"
 
@@ -71,19 +72,15 @@ func Build(a Agent, cfg Config, now metav1.Time) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Labels: labels},
 		Spec:       corev1.NodeSpec{ProviderID: "kubemesos://" + a.ID},
 		Status: corev1.NodeStatus{
-			Capacity:    resourceList(alloc),
-			Allocatable: resourceList(alloc),
-			Phase:       corev1.NodeRunning,
-			Conditions:  conditions(a.Ready, now),
-			Addresses: []corev1.NodeAddress{
-				{Type: corev1.NodeInternalIP, Address: cfg.KubeletHost},
-				{Type: corev1.NodeHostName, Address: a.Hostname},
-			},
+			Capacity:        resourceList(alloc),
+			Allocatable:     resourceList(alloc),
+			Phase:           corev1.NodeRunning,
+			Conditions:      conditions(a.Ready, now),
+			Addresses:       kubeletAddresses(cfg.KubeletHost),
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: cfg.KubeletPort}},
 			NodeInfo: corev1.NodeSystemInfo{
 				MachineID:               a.ID,
 				KubeletVersion:          KubeletVersion,
-				KubeProxyVersion:        "",
 				ContainerRuntimeVersion: "kubemesos://" + cfg.Version,
 				OperatingSystem:         "linux",
 				Architecture:            runtime.GOARCH,
@@ -94,6 +91,18 @@ func Build(a Agent, cfg Config, now metav1.Time) *corev1.Node {
 		n.Spec.Taints = []corev1.Taint{*cfg.Taint}
 	}
 	return n
+}
+
+// kubeletAddresses are a node's addresses: those of the framework's
+// endpoint, which serves the node's kubelet API, and nothing else, since
+// kube-apiserver tries a node's addresses in its preferred order (Hostname
+// first by default) and an agent's hostname does not serve that API. The
+// agent's hostname is in the kubernetes.io/hostname label.
+func kubeletAddresses(host string) []corev1.NodeAddress {
+	if net.ParseIP(host) != nil {
+		return []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}}
+	}
+	return []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: host}, {Type: corev1.NodeInternalDNS, Address: host}}
 }
 
 // Add returns a+b for the scalars (ports are not node resources).

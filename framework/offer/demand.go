@@ -52,5 +52,8 @@ func (d *Demand) Freed(pending int) Signal {
 	return None
 }
 
+// Suppressed reports whether the last signal asked to stop offers.
+func (d *Demand) Suppressed() bool { return d.suppressed }
+
 // Resubscribed resets the state: a new subscription starts unsuppressed.
 func (d *Demand) Resubscribed() { d.suppressed = false }

@@ -42,6 +42,9 @@ type Agent struct {
 	Offered, Used mesosoffers.Resources
 	// Executor is true while an executor of ours runs or is being launched.
 	Executor bool
+	// Unreachable is true from a TASK_UNREACHABLE on the agent until it
+	// offers again or reports a task running.
+	Unreachable bool
 }
 
 // Namer gives the node name of a newly seen agent.
@@ -100,6 +103,7 @@ func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
 			}
 		}
 		a.URL, a.Attributes, a.Domain = o.URL, o.Attributes, o.Domain
+		a.Unreachable = false
 		p.refreshLocked(a)
 	}
 }
@@ -177,6 +181,26 @@ func (p *Pool) RemoveAgent(agentID string) (Agent, bool) {
 	delete(p.nodes, a.Node)
 	delete(p.changed, agentID)
 	return a.Agent, true
+}
+
+// Reachable records whether an agent can be reached: a TASK_UNREACHABLE
+// there makes it unreachable (its offers are dropped), an update from it
+// reachable again.
+func (p *Pool) Reachable(agentID string, reachable bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.agents[agentID]
+	if !ok || a.Unreachable == !reachable {
+		return
+	}
+	a.Unreachable = !reachable
+	if !reachable {
+		for id := range a.offers {
+			delete(p.offers, id)
+		}
+		a.offers = map[string]*held{}
+	}
+	p.refreshLocked(a)
 }
 
 // ExecutorGone records that our executor on the agent ended.

@@ -124,8 +124,8 @@ func Check(pod *corev1.Pod) error {
 	}
 	all := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
 	for _, c := range all {
-		if len(c.Command) == 0 {
-			return fmt.Errorf("container %q has no command: the kubemesos process runtime runs commands, not images, so every container needs spec.command", c.Name)
+		if len(c.Command) == 0 && len(c.Args) == 0 {
+			return fmt.Errorf("container %q has neither command nor args: the kubemesos process runtime runs commands, not images (image %q is not used), so every container must say what to run", c.Name, c.Image)
 		}
 	}
 	return nil

@@ -78,12 +78,40 @@ func Map(in Input) Result {
 			for c, l := range m.GetLogs() {
 				res.Logs[c] = l.GetPaths()
 			}
-			next = ps.DeepCopy()
+			next = keepOwned(ps.DeepCopy(), &pod.Status)
 		}
 	}
 	fillFromState(next, st, in)
 	res.Status = next
 	return res
+}
+
+// keepOwned keeps in an executor's status what others own or the API
+// server refuses to change: conditions the executor does not report (such
+// as PodScheduled), the QoS class, the nominated node and the start time.
+func keepOwned(next, old *corev1.PodStatus) *corev1.PodStatus {
+	for _, c := range old.Conditions {
+		found := false
+		for _, n := range next.Conditions {
+			if n.Type == c.Type {
+				found = true
+				break
+			}
+		}
+		if !found {
+			next.Conditions = append(next.Conditions, c)
+		}
+	}
+	if next.QOSClass == "" {
+		next.QOSClass = old.QOSClass
+	}
+	if next.NominatedNodeName == "" {
+		next.NominatedNodeName = old.NominatedNodeName
+	}
+	if next.StartTime == nil {
+		next.StartTime = old.StartTime
+	}
+	return next
 }
 
 // fillFromState sets the phase and reasons the task's state implies, and the

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -59,6 +60,14 @@ type Agent struct {
 	lastPing     time.Time
 	frameworks   map[string]*framework
 	shuttingDown bool
+	// checkpointedID is the agent ID recorded under meta/.
+	checkpointedID string
+	// recovering: the agent recovered checkpointed executors and waits
+	// for them to subscribe before it registers (recover.go); updates and
+	// executor exits wait for the registration (exitedLater).
+	recovering  bool
+	recovered   chan struct{} // closed when recovery ends
+	exitedLater []agentproto.Exited
 }
 
 // framework is what the agent knows of one framework.
@@ -90,7 +99,7 @@ func New(cfg Config) (*Agent, error) {
 		log:         cfg.Logger,
 		clock:       cfg.Clock,
 		ln:          ln,
-		fetcher:     fetcher.Fetcher{Client: cfg.HTTPClient},
+		fetcher:     fetcher.Fetcher{Client: cfg.HTTPClient, CacheDir: filepath.Join(cfg.WorkDir, "cache", "fetch")},
 		ctx:         ctx,
 		cancel:      cancel,
 		launchSlots: make(chan struct{}, cfg.LaunchConcurrency),
@@ -106,9 +115,16 @@ func New(cfg Config) (*Agent, error) {
 		} else {
 			a.memcg = c
 			a.log.Info("memory isolation with cgroups", "isolation", IsolationMemory, "cgroup_version", c.Version(), "hierarchy", c.Dir())
+			a.removeStaleCgroups()
 		}
 	} else {
 		a.log.Info("no memory isolation: disabled by configuration", "isolation", IsolationNone)
+	}
+	if err := a.recoverState(); err != nil {
+		_ = ln.Close()
+		_ = devNull.Close()
+		cancel()
+		return nil, fmt.Errorf("agent recovery from %s: %w", cfg.WorkDir, err)
 	}
 	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
@@ -136,7 +152,7 @@ func (a *Agent) Registered() <-chan struct{} { return a.registered }
 func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
-	go a.registerLoop(false)
+	go a.finishRecovery()
 	go a.watchPings()
 	var err error
 	select {
@@ -164,14 +180,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	return err
 }
 
-// stopAll kills every process of the agent (they must not outlive it) and
-// waits a little for them to be reaped.
+// stopAll kills every process of the agent and waits a little for them to
+// be reaped, except the executors of checkpointing frameworks: they outlive
+// the agent (detached, in sessions of their own) and subscribe to its next
+// run.
 func (a *Agent) stopAll() {
 	a.mu.Lock()
 	a.shuttingDown = true
 	var waits []<-chan struct{}
 	for _, fw := range a.frameworks {
 		for _, e := range fw.executors {
+			if a.survives(e) {
+				a.log.Info("executor left running for the agent's next run", "executor_id", e.id(), "framework_id", fw.id)
+				e.stopTimers()
+				if e.stream != nil {
+					e.stream.Close(nil)
+				}
+				e.cgroup = nil // left in place, with the executor in it
+				continue
+			}
 			e.killProcesses()
 			waits = append(waits, e.allExited()...)
 			if e.stream != nil {
@@ -268,6 +295,8 @@ func (a *Agent) registerLoop(reregister bool) {
 			first := a.id == ""
 			a.id = id
 			a.lastPing = a.clock.Now()
+			a.checkpointAgent()
+			a.recovering = false
 			for _, fw := range a.frameworks {
 				for _, t := range fw.tasks {
 					if len(t.pending) > 0 {
@@ -275,6 +304,10 @@ func (a *Agent) registerLoop(reregister bool) {
 					}
 				}
 			}
+			for _, msg := range a.exitedLater {
+				a.postExited(msg)
+			}
+			a.exitedLater = nil
 			a.mu.Unlock()
 			a.log.Info("agent registered with the master", "agent_id", id, "endpoint", a.Endpoint(), "reregistered", !first)
 			a.regOnce.Do(func() { close(a.registered) })

@@ -47,6 +47,12 @@ func (a *Agent) serveExecutor(w http.ResponseWriter, r *http.Request) {
 		wire.Errorf(http.StatusServiceUnavailable, "Agent has not finished recovery").Write(w)
 		return
 	}
+	if a.shuttingDown {
+		// Its executors subscribe to the agent's next run.
+		a.mu.Unlock()
+		wire.Errorf(http.StatusServiceUnavailable, "Agent is shutting down").Write(w)
+		return
+	}
 	fw := a.frameworks[call.FrameworkID.Value]
 	if fw == nil {
 		a.mu.Unlock()
@@ -165,6 +171,9 @@ func (a *Agent) subscribe(e *executor, sub *execapi.Call_Subscribe, codec wire.C
 	a.log.Info("executor subscribed", "executor_id", e.id(), "framework_id", e.fw.id)
 	for _, u := range sub.UnacknowledgedUpdates {
 		a.executorUpdate(e, u.Status)
+	}
+	if e.recovering {
+		a.subscribedAgain(e, sub.UnacknowledgedTasks)
 	}
 	queued := e.queued
 	e.queued = nil

@@ -63,7 +63,7 @@ func (a *Agent) launchCommand(e *executor, t *task, cgroupParent string) {
 	a.mu.Unlock()
 	var cmd *exec.Cmd
 	if ok {
-		cmd, err = startProcess(e.dir, t.info.Command, env, a.devNull, cg)
+		cmd, err = startProcess(e.dir, t.info.Command, env, a.devNull, cg, false)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -135,7 +135,7 @@ func (a *Agent) startTask(e *executor, t *task, dir string) {
 	if !ok {
 		return
 	}
-	cmd, err := startProcess(dir, t.info.Command, env, a.devNull, e.cgroup)
+	cmd, err := startProcess(dir, t.info.Command, env, a.devNull, e.cgroup, false)
 	a.taskStarted(e, t, dir, cmd, err)
 }
 
@@ -162,6 +162,7 @@ func (a *Agent) taskStarted(e *executor, t *task, dir string, cmd *exec.Cmd, err
 	}
 	t.proc = cmd.Process
 	t.exited = make(chan struct{})
+	a.checkpointTaskPID(t, cmd.Process.Pid)
 	go a.reapTask(e, t, cmd)
 	if t.killed || a.shuttingDown || a.frameworks[e.fw.id] != e.fw {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

@@ -25,6 +25,7 @@ const (
 	DefaultExecutorHeartbeatInterval   = 30 * time.Minute
 	DefaultRecoveryTimeout             = 15 * time.Minute
 	DefaultExecutorReregisterTimeout   = 2 * time.Second
+	MaxExecutorReregisterTimeout       = 15 * time.Second
 	DefaultMasterPingTimeout           = 75 * time.Second
 	// DefaultKillGracePeriod is how long the command executor waits between
 	// SIGTERM and SIGKILL when the task has no kill policy.
@@ -63,6 +64,20 @@ type Config struct {
 	ExecutorShutdownGracePeriod time.Duration
 	// ExecutorHeartbeatInterval is the period of HEARTBEAT events.
 	ExecutorHeartbeatInterval time.Duration
+	// RecoveryTimeout is how long a checkpointing executor keeps trying to
+	// subscribe again to an agent that went away (MESOS_RECOVERY_TIMEOUT;
+	// default 15 min, Mesos' --recovery_timeout).
+	RecoveryTimeout time.Duration
+	// ExecutorReregistrationTimeout is how long an agent that recovered
+	// its checkpointed executors waits for them to subscribe again before
+	// it kills those that did not (default 2 s, at most 15 s, as Mesos'
+	// --executor_reregistration_timeout); it is also the executors'
+	// MESOS_SUBSCRIPTION_BACKOFF_MAX.
+	ExecutorReregistrationTimeout time.Duration
+	// Ephemeral agents neither checkpoint nor recover: each run is a new
+	// agent and every executor dies with it (the master's in-process
+	// agents, which listen on a new port each run, are ephemeral).
+	Ephemeral bool
 	// MasterPingTimeout: an agent the master has not pinged for this long
 	// registers again (the master restarted, or marked it unreachable).
 	// Default 75s, the master's agent_ping_timeout x max_agent_ping_timeouts.
@@ -129,6 +144,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ExecutorHeartbeatInterval <= 0 {
 		c.ExecutorHeartbeatInterval = DefaultExecutorHeartbeatInterval
 	}
+	if c.RecoveryTimeout <= 0 {
+		c.RecoveryTimeout = DefaultRecoveryTimeout
+	}
+	if c.ExecutorReregistrationTimeout <= 0 {
+		c.ExecutorReregistrationTimeout = DefaultExecutorReregisterTimeout
+	}
+	c.ExecutorReregistrationTimeout = min(c.ExecutorReregistrationTimeout, MaxExecutorReregisterTimeout)
 	if c.MasterPingTimeout <= 0 {
 		c.MasterPingTimeout = DefaultMasterPingTimeout
 	}

@@ -6,8 +6,11 @@
 // supervises the task's process inside the agent), fetches CommandInfo URIs
 // into per-run sandboxes, delivers status updates reliably (one update in
 // flight per task, resent with back-off until the framework acknowledges),
-// and serves the sandbox files API (/files/browse, /files/read,
-// /files/download), /state and /health.
+// serves the sandbox files API (/files/browse, /files/read,
+// /files/download), /state and /health, and checkpoints its state under
+// its work directory so that a restarted agent comes back as the same
+// agent and reconnects to the executors of checkpointing frameworks
+// (recover.go).
 //
 // The same code runs inside `kubemesos master --agent-mode process` and as
 // the standalone `kubemesos agent`: both talk to the master over HTTP.

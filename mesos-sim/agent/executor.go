@@ -62,6 +62,10 @@ type executor struct {
 	cgroup *memcg.Group
 	oom    bool
 
+	// recovering: recovered from the checkpoint of the agent's previous
+	// run, not subscribed again yet (recover.go).
+	recovering bool
+
 	regTimer   clock.Timer
 	killTimer  clock.Timer
 	regTimeout bool // killed for not subscribing in time
@@ -144,6 +148,7 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 		a.frameworks[fwID] = fw
 	}
 	fw.info = r.Framework
+	a.checkpointFramework(fw)
 	if r.Executor == nil {
 		for _, ti := range r.Tasks {
 			name := "Command Executor (Task: " + ti.TaskID.Value + ") (Command: " + commandSummary(ti.GetCommand().GetValue(), ti.GetCommand().GetShell(), ti.GetCommand().Arguments) + ")"
@@ -154,6 +159,8 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 			}, true)
 			t := a.newTask(fw, e, ti)
 			t.delivered = true
+			a.checkpointExecutor(e)
+			a.checkpointTask(t)
 			if a.shuttingDown {
 				continue
 			}
@@ -167,6 +174,7 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 	if e == nil || e.state == execTerminated {
 		e = a.newExecutor(fw, *r.Executor, false)
 		e.defaultExec = isDefault
+		a.checkpointExecutor(e)
 		if !isDefault {
 			go a.launchExecutor(e)
 		}
@@ -177,6 +185,7 @@ func (a *Agent) runTasks(r agentproto.RunTasks) {
 	}
 	for _, t := range l.tasks {
 		t.group = l.tasks
+		a.checkpointTask(t)
 	}
 	a.updateCgroup(e)
 	if e.defaultExec {
@@ -209,6 +218,7 @@ func (a *Agent) deliver(e *executor, l launch) {
 	for _, t := range l.tasks {
 		if !isTerminal(t.state) && !t.killed {
 			t.delivered = true
+			a.checkpointUpdates(t)
 			live = append(live, t)
 		}
 	}
@@ -255,7 +265,7 @@ func (a *Agent) launchExecutor(e *executor) {
 		return
 	}
 	e.cgroup = cg
-	cmd, err := startProcess(e.dir, e.info.Command, appendCommandEnv(a.executorEnv(e, nil), e.info.Command), a.devNull, cg)
+	cmd, err := startProcess(e.dir, e.info.Command, appendCommandEnv(a.executorEnv(e, nil), e.info.Command), a.devNull, cg, e.fw.info.GetCheckpoint())
 	if err != nil {
 		a.failLaunchLocked(e, err)
 		return
@@ -271,6 +281,7 @@ func (a *Agent) launchExecutor(e *executor) {
 		}
 	})
 	e.proc = cmd.Process
+	a.checkpointPID(e, cmd.Process.Pid)
 	a.log.Info("executor started", "executor_id", e.id(), "framework_id", e.fw.id, "pid", cmd.Process.Pid, "directory", e.dir)
 	go a.reap(e, cmd)
 }
@@ -364,6 +375,13 @@ func (a *Agent) reap(e *executor, cmd *exec.Cmd) {
 	if ok {
 		status = int32(ws)
 	}
+	// Whatever the executor mounted into its sandbox goes with it, as
+	// Mesos' containerizer cleans up a container.
+	if points, err := unmountUnder(e.dir); err != nil {
+		a.log.Warn("cannot list the mounts of an exited executor's sandbox", "executor_id", e.id(), "error", err)
+	} else if len(points) > 0 {
+		a.log.Info("unmounted what an exited executor left in its sandbox", "executor_id", e.id(), "mounts", len(points))
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	close(e.exited)
@@ -406,6 +424,15 @@ func (a *Agent) executorExitedToMaster(e *executor, status int32) {
 		return
 	}
 	msg := agentproto.Exited{AgentID: a.id, FrameworkID: e.fw.id, ExecutorID: e.id(), Status: status}
+	if a.recovering {
+		a.exitedLater = append(a.exitedLater, msg)
+		return
+	}
+	a.postExited(msg)
+}
+
+// postExited tells the master that an executor exited. Callers hold a.mu.
+func (a *Agent) postExited(msg agentproto.Exited) {
 	go func() {
 		if _, err := a.postMaster(agentproto.PathExited, msg, nil); err != nil {
 			a.log.Debug("cannot tell the master that an executor exited", "executor_id", msg.ExecutorID, "error", err)
@@ -419,10 +446,13 @@ func (a *Agent) maybeRemoveExecutor(e *executor) {
 	if e.state != execTerminated || len(e.tasks) > 0 {
 		return
 	}
-	if e.fw.executors[e.id()] == e {
+	latest := e.fw.executors[e.id()] == e
+	a.forgetExecutor(e, latest)
+	if latest {
 		delete(e.fw.executors, e.id())
 	}
 	if len(e.fw.executors) == 0 && len(e.fw.tasks) == 0 && a.frameworks[e.fw.id] == e.fw {
+		a.forgetFramework(e.fw)
 		delete(a.frameworks, e.fw.id)
 	}
 }
@@ -508,6 +538,7 @@ func (a *Agent) shutdownFramework(frameworkID string) {
 		return
 	}
 	delete(a.frameworks, frameworkID)
+	a.forgetFramework(fw)
 	for _, t := range fw.tasks {
 		t.stopTimers()
 	}

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -140,4 +143,54 @@ func (a *Agent) removeCgroupParent() {
 	if id != "" {
 		_ = a.memcg.RemoveParent("kubemesos-agent-" + id)
 	}
+}
+
+// staleCgroupAge: a cgroup younger than this may be a container another
+// agent is starting (created, its process not in it yet).
+const staleCgroupAge = time.Minute
+
+// removeStaleCgroups removes what earlier agents left in the hierarchy
+// (New calls it): the container cgroups below kubemesos-agent-* parents
+// that have no process and are older than staleCgroupAge, then the parents
+// left empty. Cgroups with processes stay: a live agent's containers and
+// executors that outlived their agent (checkpointing frameworks).
+func (a *Agent) removeStaleCgroups() {
+	if a.memcg == nil {
+		return
+	}
+	parents, _ := filepath.Glob(filepath.Join(a.memcg.Dir(), "kubemesos-agent-*"))
+	now := a.clock.Now()
+	removed := 0
+	for _, p := range parents {
+		parentOld := oldEnough(p, now) // before its children go, which touches it
+		children, _ := subdirs(p)
+		for _, c := range children {
+			if removeIfStale(filepath.Join(p, c), oldEnough(filepath.Join(p, c), now)) {
+				removed++
+			}
+		}
+		if removeIfStale(p, parentOld) {
+			removed++
+		}
+	}
+	if removed > 0 {
+		a.log.Info("removed stale cgroups of earlier agents", "count", removed)
+	}
+}
+
+func oldEnough(dir string, now time.Time) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && now.Sub(fi.ModTime()) >= staleCgroupAge
+}
+
+// removeIfStale removes an old cgroup without processes (the kernel
+// refuses to remove one with children).
+func removeIfStale(dir string, old bool) bool {
+	if !old {
+		return false
+	}
+	if procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs")); len(bytes.TrimSpace(procs)) > 0 {
+		return false
+	}
+	return os.Remove(dir) == nil
 }

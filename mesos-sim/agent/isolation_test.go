@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/resources"
@@ -105,5 +106,51 @@ func TestIsolationNone(t *testing.T) {
 	}
 	if out := readFile(t, env.agents[0], env.sandbox(0, s.FrameworkID(), "free")+"/stdout"); strings.Contains(out, "kubemesos-agent-") {
 		t.Errorf("isolation none, yet the task ran in an agent cgroup: %s", out)
+	}
+}
+
+// TestStaleCgroupsRemoved: an agent starting on a (fake, v1) memory
+// hierarchy removes the empty container cgroups that earlier agents left
+// and the parents left empty; cgroups with processes and recent ones stay.
+func TestStaleCgroupsRemoved(t *testing.T) {
+	root := t.TempDir()
+	hier := filepath.Join(root, "memory")
+	old := time.Now().Add(-time.Hour)
+	mk := func(dir string, procs string, age time.Time) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(hier, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if procs != "" {
+			if err := os.WriteFile(filepath.Join(hier, dir, "cgroup.procs"), []byte(procs), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(filepath.Join(hier, dir), age, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("kubemesos-agent-gone/c1", "", old)
+	mk("kubemesos-agent-gone", "", old)
+	mk("kubemesos-agent-old/empty", "", old)
+	mk("kubemesos-agent-old/busy", "123\n", old)
+	mk("kubemesos-agent-old/fresh", "", time.Now())
+	mk("kubemesos-agent-old", "", old)
+	mk("other/c1", "", old)
+	if err := os.WriteFile(filepath.Join(hier, "memory.limit_in_bytes"), []byte("9223372036854771712\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(t, 1, func(c *agent.Config) { c.CgroupRoot = root })
+	for dir, want := range map[string]bool{
+		"kubemesos-agent-gone":      false,
+		"kubemesos-agent-old/empty": false,
+		"kubemesos-agent-old/busy":  true,
+		"kubemesos-agent-old/fresh": true,
+		"kubemesos-agent-old":       true,
+		"other/c1":                  true,
+	} {
+		if _, err := os.Stat(filepath.Join(hier, dir)); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", dir, err == nil, want)
+		}
 	}
 }

@@ -17,8 +17,11 @@ import (
 // startProcess starts a CommandInfo in dir, in its own process group, with
 // stdin from devNull (the agent's open /dev/null, shared by its children)
 // and stdout and stderr to files of dir. With a memory cgroup, the process
-// starts in it (before the command's exec).
-func startProcess(dir string, ci *mesos.CommandInfo, env []string, devNull *os.File, cg *memcg.Group) (*exec.Cmd, error) {
+// starts in it (before the command's exec). A detached process (the
+// executor of a checkpointing framework, which outlives its agent) gets a
+// session of its own instead, which also makes it the leader of its own
+// process group.
+func startProcess(dir string, ci *mesos.CommandInfo, env []string, devNull *os.File, cg *memcg.Group, detach bool) (*exec.Cmd, error) {
 	if ci == nil || ci.GetValue() == "" {
 		return nil, errors.New("no command to run")
 	}
@@ -53,7 +56,7 @@ func startProcess(dir string, ci *mesos.CommandInfo, env []string, devNull *os.F
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !detach, Setsid: detach}
 	if cg != nil {
 		f, ok, err := cg.Open()
 		if err != nil {
@@ -101,8 +104,8 @@ func (a *Agent) executorEnv(e *executor, extra map[string]string) []string {
 	}
 	if checkpoint {
 		vars["MESOS_CHECKPOINT"] = "1"
-		vars["MESOS_RECOVERY_TIMEOUT"] = MesosDuration(DefaultRecoveryTimeout)
-		vars["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = MesosDuration(DefaultExecutorReregisterTimeout)
+		vars["MESOS_RECOVERY_TIMEOUT"] = MesosDuration(a.cfg.RecoveryTimeout)
+		vars["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = MesosDuration(a.cfg.ExecutorReregistrationTimeout)
 	}
 	for k, v := range extra {
 		vars[k] = v

@@ -125,6 +125,7 @@ func (a *Agent) addUpdate(t *task, st mesos.TaskStatus) {
 	}
 	a.log.Debug("status update", "task_id", t.info.TaskID.Value, "state", st.GetState().String(), "framework_id", t.fw.id)
 	t.pending = append(t.pending, st)
+	a.checkpointUpdates(t)
 	if len(t.pending) == 1 {
 		t.backoff = a.cfg.StatusUpdateRetryMin
 		a.forwardHead(t)
@@ -139,7 +140,7 @@ func (a *Agent) forwardHead(t *task) {
 	}
 	t.stopRetry()
 	head := t.pending[0]
-	if a.id != "" {
+	if a.id != "" && !a.recovering {
 		u := agentproto.Update{AgentID: a.id, FrameworkID: t.fw.id, Status: head}
 		go func() {
 			_, err := a.postMaster(agentproto.PathUpdate, u, nil)
@@ -181,16 +182,20 @@ func (a *Agent) acknowledge(frameworkID, taskID string, uuid []byte) {
 	t.stopRetry()
 	t.backoff = a.cfg.StatusUpdateRetryMin
 	if len(t.pending) > 0 {
+		a.checkpointUpdates(t)
 		a.forwardHead(t)
 		return
 	}
 	if isTerminal(t.state) {
 		a.removeTask(t)
+		return
 	}
+	a.checkpointUpdates(t)
 }
 
 func (a *Agent) removeTask(t *task) {
 	t.stopTimers()
+	a.forgetTask(t)
 	delete(t.fw.tasks, t.info.TaskID.Value)
 	delete(t.exec.tasks, t.info.TaskID.Value)
 	a.maybeRemoveExecutor(t.exec)

@@ -2,16 +2,21 @@
 // before the command runs, as the Mesos fetcher does (docs/fetcher.md):
 // http(s) URLs and local files (absolute paths or file:// URLs); an
 // executable URI is made executable and never extracted; otherwise archives
-// (.tar, .tar.gz, .tgz, .zip) are extracted into the sandbox unless extract
-// is false; output_file names the downloaded file. The cache flag is
-// accepted and ignored.
+// (.tar, .tar.gz, .tgz, .tar.bz2, .tbz2, .tar.xz, .txz, .zip) are extracted
+// into the sandbox and a .gz file is decompressed next to itself, unless
+// extract is false; output_file names the downloaded file. A URI with
+// cache set is downloaded once into the cache directory and copied from
+// there on later fetches.
 package fetcher
 
 import (
 	"archive/tar"
 	"archive/zip"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,11 +28,16 @@ import (
 	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/ulikunitz/xz"
 )
 
-// Fetcher fetches URIs. The zero value uses http.DefaultClient.
+// Fetcher fetches URIs. The zero value uses http.DefaultClient and no
+// cache.
 type Fetcher struct {
 	Client *http.Client
+	// CacheDir holds the downloads of URIs with cache set, one file per
+	// URI; empty: such URIs are downloaded every time.
+	CacheDir string
 }
 
 // FetchAll fetches every URI into dir, stopping at the first failure.
@@ -53,7 +63,11 @@ func (f Fetcher) Fetch(ctx context.Context, u mesos.CommandInfo_URI, dir string)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("fetch %s: %w", u.Value, err)
 	}
-	if err := f.download(ctx, u.Value, dst); err != nil {
+	fetch := f.download
+	if u.GetCache() && f.CacheDir != "" {
+		fetch = f.cached
+	}
+	if err := fetch(ctx, u.Value, dst); err != nil {
 		return fmt.Errorf("fetch %s: %w", u.Value, err)
 	}
 	if u.GetExecutable() {
@@ -68,11 +82,18 @@ func (f Fetcher) Fetch(ctx context.Context, u mesos.CommandInfo_URI, dir string)
 	}
 	var err error
 	switch lower := strings.ToLower(name); {
-	case strings.HasSuffix(lower, ".tar.gz"), strings.HasSuffix(lower, ".tgz"):
-		err = extractTar(dst, dir, true)
-	case strings.HasSuffix(lower, ".tar"):
-		err = extractTar(dst, dir, false)
-	case strings.HasSuffix(lower, ".zip"):
+	case hasSuffix(lower, ".tar.gz", ".tgz"):
+		err = extractTar(dst, dir, gzipReader)
+	case hasSuffix(lower, ".tar.bz2", ".tbz2"):
+		err = extractTar(dst, dir, bzip2Reader)
+	case hasSuffix(lower, ".tar.xz", ".txz"):
+		err = extractTar(dst, dir, xzReader)
+	case hasSuffix(lower, ".tar"):
+		err = extractTar(dst, dir, nil)
+	case hasSuffix(lower, ".gz"):
+		// As Mesos' gunzip -c: the file without .gz, next to the archive.
+		err = decompress(dst, strings.TrimSuffix(dst, filepath.Ext(dst)), gzipReader)
+	case hasSuffix(lower, ".zip"):
 		err = extractZip(dst, dir)
 	default:
 		return nil
@@ -143,6 +164,38 @@ func (f Fetcher) download(ctx context.Context, raw, dst string) error {
 	return out.Close()
 }
 
+// cached copies the URI's file from the cache to dst, downloading it into
+// the cache first if it is not there (Mesos' fetcher cache, without its
+// size limit and eviction).
+func (f Fetcher) cached(ctx context.Context, raw, dst string) error {
+	sum := sha256.Sum256([]byte(raw))
+	entry := filepath.Join(f.CacheDir, hex.EncodeToString(sum[:]))
+	if _, err := os.Stat(entry); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(f.CacheDir, 0o755); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(f.CacheDir, ".download-*")
+		if err != nil {
+			return err
+		}
+		_ = tmp.Close()
+		defer os.Remove(tmp.Name())
+		if err := f.download(ctx, raw, tmp.Name()); err != nil {
+			return err
+		}
+		// Concurrent fetches of one URI each rename a whole download.
+		if err := os.Rename(tmp.Name(), entry); err != nil {
+			return err
+		}
+	}
+	src, err := os.Open(entry)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return writeFile(dst, src, 0o644)
+}
+
 // within joins name to dir and refuses names that leave dir.
 func within(dir, name string) (string, error) {
 	p := filepath.Join(dir, name)
@@ -152,20 +205,49 @@ func within(dir, name string) (string, error) {
 	return p, nil
 }
 
-func extractTar(archive, dir string, gz bool) error {
+func hasSuffix(s string, suffixes ...string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// A decompressor reads the decompressed stream of r.
+type decompressor func(r io.Reader) (io.Reader, error)
+
+func gzipReader(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
+
+func bzip2Reader(r io.Reader) (io.Reader, error) { return bzip2.NewReader(r), nil }
+
+func xzReader(r io.Reader) (io.Reader, error) { return xz.NewReader(r) }
+
+// decompress writes the decompressed archive to dst.
+func decompress(archive, dst string, d decompressor) error {
+	fh, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	r, err := d(fh)
+	if err != nil {
+		return err
+	}
+	return writeFile(dst, r, 0o644)
+}
+
+func extractTar(archive, dir string, d decompressor) error {
 	fh, err := os.Open(archive)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
 	var r io.Reader = fh
-	if gz {
-		zr, err := gzip.NewReader(fh)
-		if err != nil {
+	if d != nil {
+		if r, err = d(fh); err != nil {
 			return err
 		}
-		defer zr.Close()
-		r = zr
 	}
 	tr := tar.NewReader(r)
 	for {

@@ -185,6 +185,8 @@ func (c *Cluster) startProcessAgents(ctx context.Context, cfg Config, mcfg maste
 			Attributes: cfg.AgentAttributes,
 			WorkDir:    filepath.Join(cfg.WorkDir, "agents", fmt.Sprintf("agent-%d", i)),
 			Isolation:  cfg.AgentIsolation,
+			// A new port each run: executors could not find it again.
+			Ephemeral: true,
 			// Register again once the master would have given up on the agent.
 			MasterPingTimeout: ping * time.Duration(maxPings),
 			Logger:            log.With("component", "agent", "agent", i),

@@ -87,6 +87,7 @@ func (m *Master) RegisterAgent(reg AgentRegistration, link AgentLink) (string, e
 		old.missedPings = 0
 		if reg.Reregister {
 			m.reconcileKnownAgent(old, reg.Tasks, reg.Executors)
+			m.shutdownRemovedFrameworks(link, reg.Tasks, reg.Executors)
 		}
 		return id, nil
 	}
@@ -213,6 +214,25 @@ func (m *Master) reconcileKnownAgent(ag *agent, reported []mesos.Task, executors
 				m.removeExecutor(fw, ag.id, execID)
 			}
 		}
+	}
+}
+
+// shutdownRemovedFrameworks tells a re-registering agent to shut down the
+// frameworks of its tasks and executors that the master no longer has
+// (removed while the agent was away, or restarted).
+func (m *Master) shutdownRemovedFrameworks(link AgentLink, tasks []mesos.Task, executors []mesos.ExecutorInfo) {
+	done := map[string]bool{}
+	shutdown := func(fwID string) {
+		if fwID != "" && m.frameworks[fwID] == nil && !done[fwID] {
+			done[fwID] = true
+			link.ShutdownFramework(fwID)
+		}
+	}
+	for _, t := range tasks {
+		shutdown(t.FrameworkID.Value)
+	}
+	for _, e := range executors {
+		shutdown(e.FrameworkID.GetValue())
 	}
 }
 

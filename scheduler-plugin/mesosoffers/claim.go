@@ -87,6 +87,7 @@ func plus(a, b Resources) Resources {
 }
 
 func formatAmount(resource string, v float64) string {
+	v = math.Round(v*1000) / 1000
 	switch resource {
 	case "mem", "disk":
 		return fmt.Sprintf("%g MiB", v)

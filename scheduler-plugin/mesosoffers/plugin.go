@@ -131,7 +131,16 @@ func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni f
 	if res == "" {
 		return nil
 	}
-	c.sawShort(res, av.Agent, needs, offers)
+	// The summary compares the pod's own needs with what is left for it
+	// after the executor's overhead on that agent.
+	switch res {
+	case "cpus":
+		c.sawShort(res, av.Agent, c.claim.CPUs, offers-av.Executor.CPUs)
+	case "mem":
+		c.sawShort(res, av.Agent, c.claim.MemMiB, offers-av.Executor.MemMiB)
+	default:
+		c.sawShort(res, av.Agent, needs, offers)
+	}
 	if len(res) > 5 && res[:5] == "port " {
 		return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("host %s is not offered by agent %s in role %s", res, av.Agent, c.claim.Role))
 	}
@@ -224,7 +233,7 @@ func (p *Plugin) NormalizeScore(_ context.Context, state fwk.CycleState, _ *v1.P
 		if p.args.ScoringStrategy == BinPacking {
 			emptiness = 1 - emptiness
 		}
-		scores[i].Score = int64(math.Round(emptiness * float64(fwk.MaxNodeScore)))
+		scores[i].Score = int64(math.Round(emptiness * float64(fwk.MaxScore)))
 	}
 	return nil
 }

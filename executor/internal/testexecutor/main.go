@@ -43,7 +43,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := executor.New(executor.Config{Env: env, Logger: log})
+	d, err := executor.New(executor.Config{Env: env, Logger: log, Cgroups: runner.DetectCgroups("", log)})
 	if err != nil {
 		return err
 	}

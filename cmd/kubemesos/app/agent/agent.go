@@ -34,20 +34,26 @@ type Options struct {
 	ExecutorRegistrationTimeout time.Duration
 	ExecutorShutdownGracePeriod time.Duration
 	MasterPingTimeout           time.Duration
-	LogLevel                    string
+	// RecoveryTimeout and ExecutorReregistrationTimeout: see
+	// simagent.Config.
+	RecoveryTimeout               time.Duration
+	ExecutorReregistrationTimeout time.Duration
+	LogLevel                      string
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		Master:                      "http://127.0.0.1:5050",
-		Listen:                      "127.0.0.1:5051",
-		Resources:                   local.DefaultAgentResources,
-		WorkDir:                     filepath.Join(os.TempDir(), "kubemesos-agent"),
-		ExecutorRegistrationTimeout: simagent.DefaultExecutorRegistrationTimeout,
-		ExecutorShutdownGracePeriod: simagent.DefaultExecutorShutdownGracePeriod,
-		MasterPingTimeout:           simagent.DefaultMasterPingTimeout,
-		LogLevel:                    "info",
+		Master:                        "http://127.0.0.1:5050",
+		Listen:                        "127.0.0.1:5051",
+		Resources:                     local.DefaultAgentResources,
+		WorkDir:                       filepath.Join(os.TempDir(), "kubemesos-agent"),
+		ExecutorRegistrationTimeout:   simagent.DefaultExecutorRegistrationTimeout,
+		ExecutorShutdownGracePeriod:   simagent.DefaultExecutorShutdownGracePeriod,
+		MasterPingTimeout:             simagent.DefaultMasterPingTimeout,
+		RecoveryTimeout:               simagent.DefaultRecoveryTimeout,
+		ExecutorReregistrationTimeout: simagent.DefaultExecutorReregisterTimeout,
+		LogLevel:                      "info",
 	}
 }
 
@@ -62,6 +68,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ExecutorRegistrationTimeout, "executor-registration-timeout", o.ExecutorRegistrationTimeout, "time an executor has to subscribe before it is killed")
 	fs.DurationVar(&o.ExecutorShutdownGracePeriod, "executor-shutdown-grace-period", o.ExecutorShutdownGracePeriod, "default time an executor has to exit after SHUTDOWN")
 	fs.DurationVar(&o.MasterPingTimeout, "master-ping-timeout", o.MasterPingTimeout, "register again when the master has not pinged the agent for this long")
+	fs.DurationVar(&o.RecoveryTimeout, "recovery-timeout", o.RecoveryTimeout, "how long checkpointing executors try to reach a restarted agent (MESOS_RECOVERY_TIMEOUT)")
+	fs.DurationVar(&o.ExecutorReregistrationTimeout, "executor-reregistration-timeout", o.ExecutorReregistrationTimeout, "how long a restarted agent waits for its recovered executors to subscribe again (at most 15s)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn or error")
 }
 
@@ -79,8 +87,11 @@ func (o *Options) Validate() error {
 	if o.WorkDir == "" {
 		errs = append(errs, errors.New("--work-dir must be set"))
 	}
-	if o.ExecutorRegistrationTimeout <= 0 || o.ExecutorShutdownGracePeriod <= 0 || o.MasterPingTimeout <= 0 {
-		errs = append(errs, errors.New("--executor-registration-timeout, --executor-shutdown-grace-period and --master-ping-timeout must be positive"))
+	if o.ExecutorRegistrationTimeout <= 0 || o.ExecutorShutdownGracePeriod <= 0 || o.MasterPingTimeout <= 0 || o.RecoveryTimeout <= 0 {
+		errs = append(errs, errors.New("--executor-registration-timeout, --executor-shutdown-grace-period, --master-ping-timeout and --recovery-timeout must be positive"))
+	}
+	if o.ExecutorReregistrationTimeout <= 0 || o.ExecutorReregistrationTimeout > simagent.MaxExecutorReregisterTimeout {
+		errs = append(errs, fmt.Errorf("--executor-reregistration-timeout %v: want more than 0 and at most %v", o.ExecutorReregistrationTimeout, simagent.MaxExecutorReregisterTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -126,16 +137,18 @@ func Run(ctx context.Context, o *Options, logOut io.Writer) error {
 		return fmt.Errorf("--work-dir: %w", err)
 	}
 	a, err := simagent.New(simagent.Config{
-		MasterURL:                   o.Master,
-		Listen:                      o.Listen,
-		Hostname:                    o.Hostname,
-		Resources:                   res,
-		Attributes:                  attrs,
-		WorkDir:                     o.WorkDir,
-		ExecutorRegistrationTimeout: o.ExecutorRegistrationTimeout,
-		ExecutorShutdownGracePeriod: o.ExecutorShutdownGracePeriod,
-		MasterPingTimeout:           o.MasterPingTimeout,
-		Logger:                      log.With("component", "agent"),
+		MasterURL:                     o.Master,
+		Listen:                        o.Listen,
+		Hostname:                      o.Hostname,
+		Resources:                     res,
+		Attributes:                    attrs,
+		WorkDir:                       o.WorkDir,
+		ExecutorRegistrationTimeout:   o.ExecutorRegistrationTimeout,
+		ExecutorShutdownGracePeriod:   o.ExecutorShutdownGracePeriod,
+		MasterPingTimeout:             o.MasterPingTimeout,
+		RecoveryTimeout:               o.RecoveryTimeout,
+		ExecutorReregistrationTimeout: o.ExecutorReregistrationTimeout,
+		Logger:                        log.With("component", "agent"),
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,14 +31,7 @@ const wait = 60 * time.Second
 // agents with their own endpoints, and runs a command task on the
 // standalone agent.
 func TestStandaloneAgentJoinsMaster(t *testing.T) {
-	// `make test` passes the binary it built; otherwise build one.
-	bin := os.Getenv("KUBEMESOS_BINARY")
-	if bin == "" {
-		bin = filepath.Join(t.TempDir(), "kubemesos")
-		if out, err := exec.Command("go", "build", "-o", bin, "github.com/kubemesos/kubemesos/cmd/kubemesos").CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
-	}
+	bin := binary(t)
 	masterDir := t.TempDir()
 	masterCmd := run(t, bin, "master", "--listen", "127.0.0.1:0", "--work-dir", masterDir, "--agents", "1", "--agent-mode", "process",
 		"--allocation-interval", "50ms", "--agent-resources", "cpus:2;mem:1024")
@@ -165,6 +159,41 @@ func TestStandaloneAgentJoinsMaster(t *testing.T) {
 			t.Errorf("%s did not stop on SIGTERM", c.Args[1])
 		}
 	}
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// binary is the kubemesos binary: the one `make test` passes, else one
+// built once per test binary.
+func binary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("KUBEMESOS_BINARY"); bin != "" {
+		return bin
+	}
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "kubemesos-agent-e2e"); buildErr != nil {
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, "kubemesos"), "github.com/kubemesos/kubemesos/cmd/kubemesos").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "kubemesos")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 // run starts the binary; it is killed at the end of the test if still

@@ -1,6 +1,9 @@
 package agent
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestOptionsValidate(t *testing.T) {
 	if err := NewOptions().Validate(); err != nil {
@@ -13,6 +16,8 @@ func TestOptionsValidate(t *testing.T) {
 		"no work dir":           func(o *Options) { o.WorkDir = "" },
 		"zero grace":            func(o *Options) { o.ExecutorShutdownGracePeriod = 0 },
 		"zero ping timeout":     func(o *Options) { o.MasterPingTimeout = 0 },
+		"zero recovery timeout": func(o *Options) { o.RecoveryTimeout = 0 },
+		"long reregistration":   func(o *Options) { o.ExecutorReregistrationTimeout = time.Minute },
 	} {
 		o := NewOptions()
 		mutate(o)

@@ -58,7 +58,7 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	d, err := execd.New(execd.Config{Env: env, Logger: log})
+	d, err := execd.New(execd.Config{Env: env, Logger: log, Cgroups: runner.DetectCgroups("", log)})
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,8 @@ func (c *component) Name() string { return "kubemesos framework" }
 
 func (c *component) Start(ctx context.Context, env up.Env) error {
 	o := NewOptions()
-	o.MesosMaster = env.MesosURL
-	o.SchedulerName = "default-scheduler"
+	o.Framework.MesosURL = env.MesosURL
+	o.Framework.SchedulerName = "default-scheduler"
 	o.Listen = "127.0.0.1:0"
 	self, err := os.Executable()
 	if err != nil {

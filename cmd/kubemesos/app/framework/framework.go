@@ -64,7 +64,7 @@ launching each pod as a Mesos task run by the kubemesos executor.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "kubemesos framework is subscribed to %s; endpoint https://%s\n", o.MesosMaster, r.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "kubemesos framework is subscribed to %s; endpoint https://%s\n", o.Framework.MesosURL, r.Addr())
 			return r.Wait()
 		},
 	}
@@ -176,18 +176,20 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	}
 	host, portText, _ := net.SplitHostPort(ep.Addr())
 	port, _ := strconv.Atoi(portText)
-	executorURI := o.ExecutorURI
-	if executorURI == "" && env.ExecutorCommand == "" {
+	executorURI := ""
+	if o.Framework.ExecutorURI == "" && env.ExecutorCommand == "" {
 		executorURI = "http://" + ep.Addr() + "/executor/kubemesos"
 	}
-	fw, err := framework.New(framework.Config{
-		MesosURL: o.MesosMaster, FrameworkName: o.FrameworkName, Roles: o.Roles,
-		Principal: o.Principal, Secret: secret, FailoverTimeout: o.FailoverTimeout,
-		SchedulerName: o.SchedulerName, NodeTaint: o.NodeTaint,
-		OfferHold: o.OfferHold, DeclineRefuse: o.DeclineRefuse,
-		ExecutorURI: executorURI, ExecutorCommand: env.ExecutorCommand,
-		KubeletHost: host, KubeletPort: int32(port), Version: buildinfo.Version,
-	}, kube, log.With("component", "framework"))
+	cfg := o.Framework
+	cfg.Secret = secret
+	cfg.KubeletHost, cfg.KubeletPort, cfg.Version = host, int32(port), buildinfo.Version
+	if cfg.ExecutorURI == "" {
+		cfg.ExecutorURI = executorURI
+	}
+	if env.ExecutorCommand != "" {
+		cfg.ExecutorCommand = env.ExecutorCommand
+	}
+	fw, err := framework.New(cfg, kube, log.With("component", "framework"))
 	if err != nil {
 		_ = ep.Stop(context.Background())
 		return nil, err
@@ -209,10 +211,10 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	}
 	g.Go(func() error {
 		return kubescheduler.Run(gctx, kubescheduler.Config{
-			Kubeconfig: env.Kubeconfig, SchedulerName: o.SchedulerName, Dir: env.Dir,
+			Kubeconfig: env.Kubeconfig, SchedulerName: cfg.SchedulerName, Dir: env.Dir,
 			Plugins: []kubescheduler.Plugin{{
 				Name: mesosoffers.Name, Factory: mesosoffers.NewFactory(fw.Offers()), Binder: true,
-				Args: mesosoffers.Args{ScoringStrategy: o.Scoring, DefaultRole: o.Roles[0]},
+				Args: mesosoffers.Args{ScoringStrategy: o.Scoring, DefaultRole: fw.DefaultRole()},
 			}},
 		})
 	})

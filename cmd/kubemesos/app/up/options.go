@@ -26,6 +26,9 @@ type Options struct {
 	MesosPort       int
 	ListenAddress   string
 	Verbosity       int
+	// Components runs the components given to up (the kubemesos framework);
+	// false leaves them to be run as their own processes.
+	Components bool
 }
 
 // DefaultDataDir is $HOME/.kubemesos (or ./.kubemesos without a home).
@@ -50,6 +53,7 @@ func NewOptions() *Options {
 		APIPort:        6443,
 		MesosPort:      5050,
 		ListenAddress:  "127.0.0.1",
+		Components:     true,
 	}
 }
 
@@ -64,6 +68,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.APIPort, "api-port", o.APIPort, "port of the Kubernetes API server")
 	fs.IntVar(&o.MesosPort, "mesos-port", o.MesosPort, "port of the Mesos master")
 	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "IP address to serve the Kubernetes API and the Mesos master on")
+	fs.BoolVar(&o.Components, "framework", o.Components, "run the kubemesos framework and its kube-scheduler in this process (false: run `kubemesos framework` yourself against this cluster)")
 	fs.CountVarP(&o.Verbosity, "verbose", "v", "show component logs on the terminal; -v=N (N>2) also raises their verbosity")
 }
 

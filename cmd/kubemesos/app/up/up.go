@@ -158,6 +158,9 @@ func Run(ctx context.Context, o *Options, components []Component, stdout, stderr
 		RESTConfig: cp.RESTConfig(),
 		MesosURL:   mesos.URL,
 	}
+	if !o.Components {
+		components = nil
+	}
 	componentErr := make(chan error, len(components))
 	for _, c := range components {
 		t := time.Now()

@@ -4,7 +4,11 @@
 // FINISHED), "crash" (RUNNING, then exit 2 once RUNNING is acknowledged),
 // "run" (RUNNING until killed), "stubborn" (RUNNING, and SHUTDOWN is
 // ignored). It echoes framework messages back, exits on
-// SHUTDOWN and prints every event it gets to stdout.
+// SHUTDOWN and prints every event it gets to stdout. With MESOS_CHECKPOINT=1
+// it outlives a disconnection as Mesos' executor libraries do: it subscribes
+// again (with its unacknowledged tasks and updates) until
+// MESOS_RECOVERY_TIMEOUT. With TEST_SUBSCRIBE_GATE=FILE it waits for FILE
+// to exist before it first subscribes.
 package main
 
 import (
@@ -31,6 +35,15 @@ func main() {
 		os.Exit(3)
 	}
 	fmt.Println("CONFIG OK grace=" + os.Getenv("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD") + " sandbox=" + cfg.Sandbox)
+	fmt.Println("PID", os.Getpid())
+	if gate := os.Getenv("TEST_SUBSCRIBE_GATE"); gate != "" {
+		for {
+			if _, err := os.Stat(gate); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	u := url.URL{Scheme: "http", Host: cfg.AgentEndpoint, Path: "/api/v1/executor"}
 	cli := httpcli.New(
 		httpcli.Endpoint(u.String()),
@@ -42,23 +55,46 @@ func main() {
 	subscriber := calls.SenderWith(httpexec.NewSender(cli.Send, httpcli.Close(true)), opts...)
 	ctx := context.Background()
 
-	resp, err := subscriber.Send(ctx, calls.NonStreaming(calls.Subscribe(nil, nil)))
-	if err != nil {
-		fmt.Println("SUBSCRIBE ERROR", err)
-		os.Exit(4)
+	// Unacknowledged tasks (no update acknowledged yet) and updates, sent
+	// again when the executor subscribes again.
+	unackedTasks := map[string]mesos.TaskInfo{}
+	unackedUpdates := map[string]executor.Call_Update{}
+	subscribe := func() mesos.Response {
+		deadline := time.Now().Add(cfg.RecoveryTimeout)
+		for {
+			var tasks []mesos.TaskInfo
+			for _, t := range unackedTasks {
+				tasks = append(tasks, t)
+			}
+			var updates []executor.Call_Update
+			for _, u := range unackedUpdates {
+				updates = append(updates, u)
+			}
+			resp, err := subscriber.Send(ctx, calls.NonStreaming(calls.Subscribe(tasks, updates)))
+			if err == nil {
+				return resp
+			}
+			if !cfg.Checkpoint || time.Now().After(deadline) {
+				fmt.Println("SUBSCRIBE ERROR", err)
+				os.Exit(4)
+			}
+			time.Sleep(min(100*time.Millisecond, cfg.SubscriptionBackoffMax))
+		}
 	}
-	defer resp.Close()
+	resp := subscribe()
+	defer func() { resp.Close() }()
 	execID := mesos.ExecutorID{Value: cfg.ExecutorID}
 	behaviour := map[string]string{}
 	update := func(taskID mesos.TaskID, state mesos.TaskState) {
 		uuid := make([]byte, 16)
 		_, _ = rand.Read(uuid)
 		st := mesos.TaskStatus{TaskID: taskID, State: state.Enum(), Source: mesos.SOURCE_EXECUTOR.Enum(), ExecutorID: &execID, UUID: uuid}
+		unackedUpdates[string(uuid)] = executor.Call_Update{Status: st}
 		r, err := sender.Send(ctx, calls.NonStreaming(calls.Update(st)))
 		if r != nil {
 			r.Close()
 		}
-		if err != nil {
+		if err != nil && !cfg.Checkpoint {
 			fmt.Println("UPDATE ERROR", err)
 			os.Exit(5)
 		}
@@ -66,6 +102,7 @@ func main() {
 	}
 	start := func(t mesos.TaskInfo) {
 		behaviour[t.TaskID.Value] = string(t.Data)
+		unackedTasks[t.TaskID.Value] = t
 		update(t.TaskID, mesos.TASK_RUNNING)
 		if string(t.Data) == "finish" {
 			update(t.TaskID, mesos.TASK_FINISHED)
@@ -75,7 +112,12 @@ func main() {
 		var ev executor.Event
 		if err := resp.Decode(&ev); err != nil {
 			fmt.Println("STREAM ENDED", err)
-			os.Exit(6)
+			if !cfg.Checkpoint {
+				os.Exit(6)
+			}
+			resp.Close()
+			resp = subscribe()
+			continue
 		}
 		switch ev.Type {
 		case executor.Event_SUBSCRIBED:
@@ -92,6 +134,8 @@ func main() {
 		case executor.Event_ACKNOWLEDGED:
 			id := ev.Acknowledged.TaskID.Value
 			fmt.Println("EVENT ACKNOWLEDGED", id)
+			delete(unackedUpdates, string(ev.Acknowledged.UUID))
+			delete(unackedTasks, id)
 			if behaviour[id] == "crash" {
 				fmt.Println("CRASHING")
 				os.Exit(2)

@@ -1,0 +1,141 @@
+package node
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
+)
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"Agent-1.Example.COM":    "agent-1.example.com",
+		"host_name":              "host-name",
+		"-x-.-y-":                "x.y",
+		"":                       "agent",
+		"!!!":                    "agent",
+		strings.Repeat("a", 300): strings.Repeat("a", 63),
+	} {
+		got := Sanitize(in)
+		if got != want {
+			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
+		}
+		if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
+			t.Errorf("Sanitize(%q) = %q is no DNS-1123 subdomain: %v", in, got, errs)
+		}
+	}
+	for _, in := range []string{"rack 1", "a/b", strings.Repeat("x", 100), "-edge-"} {
+		if errs := validation.IsValidLabelValue(LabelValue(in)); len(errs) > 0 {
+			t.Errorf("LabelValue(%q) = %q: %v", in, LabelValue(in), errs)
+		}
+	}
+}
+
+func TestNamerSharedHosts(t *testing.T) {
+	n := NewNamer()
+	n.Known("old", "host-b")
+	a := n.Name("S1", "Host-A")
+	b := n.Name("S2", "host-a")
+	if a != "host-a" || b != "host-a-"+Suffix("S2") {
+		t.Fatalf("names %q %q", a, b)
+	}
+	if again := n.Name("S2", "host-a"); again != b {
+		t.Fatalf("name not stable: %q then %q", b, again)
+	}
+	if c := n.Name("S3", "host-b"); c == "host-b" {
+		t.Fatalf("an existing node's name was given to another agent: %q", c)
+	}
+	if old := n.Name("old", "whatever"); old != "host-b" {
+		t.Fatalf("known agent renamed: %q", old)
+	}
+	n.Forget("S1")
+	if c := n.Name("S4", "host-a"); c != "host-a" {
+		t.Fatalf("freed name not reused: %q", c)
+	}
+}
+
+func TestBuild(t *testing.T) {
+	region, zone := "eu", "eu-1"
+	a := Agent{
+		ID: "M-S1", Name: "agent-1", Hostname: "agent-1.example",
+		Attributes: []mesos.Attribute{
+			{Name: "rack", Type: mesos.TEXT, Text: &mesos.Value_Text{Value: "r1"}},
+			{Name: "gpus", Type: mesos.SCALAR, Scalar: &mesos.Value_Scalar{Value: 2}},
+		},
+		Domain:  &mesos.DomainInfo{FaultDomain: &mesos.DomainInfo_FaultDomain{Region: mesos.DomainInfo_FaultDomain_RegionInfo{Name: region}, Zone: mesos.DomainInfo_FaultDomain_ZoneInfo{Name: zone}}},
+		Offered: mesosoffers.Resources{CPUs: 2.5, MemMiB: 1024, DiskMiB: 100},
+		Used:    mesosoffers.Resources{CPUs: 1, MemMiB: 512},
+		Ready:   true,
+	}
+	taint := &corev1.Taint{Key: "kubemesos.io/mesos", Effect: corev1.TaintEffectNoSchedule}
+	n := Build(a, Config{KubeletHost: "10.0.0.1", KubeletPort: 10250, Taint: taint, Version: "v9"}, metav1.Now())
+	for k, v := range map[string]string{
+		corev1.LabelHostname:          "agent-1",
+		corev1.LabelOSStable:          "linux",
+		corev1.LabelArchStable:        runtime.GOARCH,
+		LabelAgentID:                  "M-S1",
+		LabelAttributePrefix + "rack": "r1",
+		LabelAttributePrefix + "gpus": "2",
+		corev1.LabelTopologyRegion:    "eu",
+		corev1.LabelTopologyZone:      "eu-1",
+	} {
+		if n.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, n.Labels[k], v)
+		}
+	}
+	cpu := n.Status.Allocatable[corev1.ResourceCPU]
+	mem := n.Status.Allocatable[corev1.ResourceMemory]
+	if cpu.MilliValue() != 3500 || mem.Value() != 1536<<20 {
+		t.Errorf("allocatable cpu %v mem %v", cpu.String(), mem.String())
+	}
+	if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != taint.Key {
+		t.Errorf("taints = %v", n.Spec.Taints)
+	}
+	if n.Status.DaemonEndpoints.KubeletEndpoint.Port != 10250 || n.Status.Addresses[0].Address != "10.0.0.1" {
+		t.Errorf("endpoint %+v addresses %+v", n.Status.DaemonEndpoints, n.Status.Addresses)
+	}
+	if n.Status.NodeInfo.KubeletVersion != KubeletVersion || n.Status.NodeInfo.ContainerRuntimeVersion != "kubemesos://v9" {
+		t.Errorf("node info = %+v", n.Status.NodeInfo)
+	}
+	if readyStatus(n) != corev1.ConditionTrue {
+		t.Errorf("ready = %v", readyStatus(n))
+	}
+	a.Ready = false
+	if readyStatus(Build(a, Config{}, metav1.Now())) != corev1.ConditionUnknown {
+		t.Error("unready agent's node is not NotReady")
+	}
+}
+
+func TestWriterBoundsWrites(t *testing.T) {
+	w := NewWriter(time.Second, time.Minute)
+	t0 := time.Unix(0, 0)
+	base := Build(Agent{ID: "a", Name: "n", Offered: mesosoffers.Resources{CPUs: 1}, Ready: true}, Config{}, metav1.NewTime(t0))
+	more := Build(Agent{ID: "a", Name: "n", Offered: mesosoffers.Resources{CPUs: 2}, Ready: true}, Config{}, metav1.NewTime(t0))
+	steps := []struct {
+		node  *corev1.Node
+		after time.Duration
+		want  bool
+	}{
+		{base, 0, true},                       // never written
+		{more, 100 * time.Millisecond, false}, // changed, but too soon
+		{base, 2 * time.Second, false},        // unchanged
+		{more, 2 * time.Second, true},         // changed, interval passed
+		{more, 2 * time.Minute, true},         // refresh
+	}
+	for i, s := range steps {
+		now := t0.Add(s.after)
+		if got := w.Due(s.node, now); got != s.want {
+			t.Fatalf("step %d: Due = %v, want %v", i, got, s.want)
+		}
+		if i == 0 || i == 3 {
+			w.Wrote(s.node, now)
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package offer
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
+)
+
+func scalar(name string, v float64, role string) mesos.Resource {
+	r := mesos.Resource{Name: name, Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: v}}
+	if role != "" {
+		r.AllocationInfo = &mesos.Resource_AllocationInfo{Role: &role}
+	}
+	return r
+}
+
+func ports(b, e uint64, role string) mesos.Resource {
+	r := mesos.Resource{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: []mesos.Value_Range{{Begin: b, End: e}}}}
+	r.AllocationInfo = &mesos.Resource_AllocationInfo{Role: &role}
+	return r
+}
+
+func anOffer(id, agent, role string, cpus, mem float64, executors ...string) mesos.Offer {
+	o := mesos.Offer{
+		ID:             mesos.OfferID{Value: id},
+		AgentID:        mesos.AgentID{Value: agent},
+		Hostname:       agent + ".example",
+		AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role},
+		Resources: []mesos.Resource{
+			scalar("cpus", cpus, role), scalar("mem", mem, role), scalar("disk", 1000, role), ports(31000, 31010, role),
+		},
+	}
+	for _, e := range executors {
+		o.ExecutorIDs = append(o.ExecutorIDs, mesos.ExecutorID{Value: e})
+	}
+	return o
+}
+
+func nameByAgent(agentID, _ string) string { return "node-" + agentID }
+
+func claim(uid string, cpus, mem float64, role string, port ...uint32) mesosoffers.Claim {
+	c := mesosoffers.Claim{Pod: types.UID(uid), Role: role, Resources: mesosoffers.Resources{CPUs: cpus, MemMiB: mem}}
+	for _, p := range port {
+		c.Ports = append(c.Ports, mesosoffers.PortRange{Begin: p, End: p})
+	}
+	return c
+}
+
+// TestPoolScenario walks one agent through offers, claims, a batched take
+// and declines.
+func TestPoolScenario(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPool(2*time.Second, nameByAgent)
+	p.Add(t0, anOffer("o1", "a1", "*", 4, 4096))
+
+	av, ok := p.Available("node-a1", "*")
+	if !ok || av.CPUs != 4 || av.MemMiB != 4096 || !reflect.DeepEqual(av.Executor, ExecutorResources) || av.Agent != "a1" {
+		t.Fatalf("fresh agent: %+v %v", av, ok)
+	}
+	if _, ok := p.Available("node-zz", "*"); ok {
+		t.Fatal("unknown node reported available")
+	}
+	if _, ok := p.Available("node-a1", "web"); !ok {
+		t.Fatal("known node, other role: want ok with nothing")
+	}
+
+	// The first claim pays for the executor; the second does not.
+	if err := p.Reserve("node-a1", claim("p1", 1, 1024, "*", 31005)); err != nil {
+		t.Fatal(err)
+	}
+	av, _ = p.Available("node-a1", "*")
+	if !near(av.CPUs, 2.9) || !near(av.MemMiB, 4096-1024-64) || av.Executor.CPUs != 0 {
+		t.Fatalf("after one claim: %+v", av)
+	}
+	if PortIn(31005, av.Ports) {
+		t.Fatalf("claimed port still offered: %+v", av.Ports)
+	}
+	for _, tc := range []struct {
+		name string
+		c    mesosoffers.Claim
+		want error
+	}{
+		{"too many cpus", claim("p2", 3, 1, "*"), ErrNoFit},
+		{"port taken", claim("p2", 1, 1, "*", 31005), ErrNoFit},
+		{"port not offered", claim("p2", 1, 1, "*", 40000), ErrNoFit},
+		{"other role has nothing", claim("p2", 1, 1, "web"), ErrNoFit},
+	} {
+		if err := p.Reserve("node-a1", tc.c); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Reserve = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := p.Reserve("node-zz", claim("p2", 1, 1, "*")); !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("unknown node: %v", err)
+	}
+	if err := p.Reserve("node-a1", claim("p2", 1, 1024, "*", 31006)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Claimed offers are not declined, however old.
+	if d := p.Expired(t0.Add(time.Hour)); len(d) != 0 {
+		t.Fatalf("claimed offers declined: %+v", d)
+	}
+
+	launches, missing, err := p.Take("node-a1", []types.UID{"p1", "p2", "p3"})
+	if err != nil || len(missing) != 1 || missing[0] != "p3" {
+		t.Fatalf("Take: %v missing %v", err, missing)
+	}
+	if len(launches) != 1 {
+		t.Fatalf("launches = %+v, want one", launches)
+	}
+	l := launches[0]
+	if l.AgentID != "a1" || l.Role != "*" || len(l.OfferIDs) != 1 || len(l.Claims) != 2 || !l.NewExecutor {
+		t.Fatalf("launch = %+v", l)
+	}
+	av, _ = p.Available("node-a1", "*")
+	if av.CPUs != 0 || av.Executor.CPUs != 0 {
+		t.Fatalf("after take: %+v (offers consumed, executor launching)", av)
+	}
+	a, _ := p.Agent("a1")
+	if a.Used.CPUs != 2 || !a.Executor {
+		t.Fatalf("agent after take: %+v", a)
+	}
+
+	// New offers come; unclaimed they are declined after the hold.
+	p.Add(t0.Add(10*time.Second), anOffer("o2", "a1", "*", 1.9, 2048, ExecutorID))
+	if d := p.Expired(t0.Add(11 * time.Second)); len(d) != 0 {
+		t.Fatalf("declined within the hold: %+v", d)
+	}
+	d := p.Expired(t0.Add(12 * time.Second))
+	if len(d) != 1 || d[0].AgentID != "a1" || d[0].OfferIDs[0].Value != "o2" {
+		t.Fatalf("declines = %+v", d)
+	}
+	p.TaskEnded("a1", "p1")
+	a, _ = p.Agent("a1")
+	if a.Used.CPUs != 1 {
+		t.Fatalf("used after a task ended = %+v", a.Used)
+	}
+	if changed := p.Changed(); len(changed) != 1 || changed[0].ID != "a1" {
+		t.Fatalf("changed = %+v", changed)
+	}
+	if changed := p.Changed(); len(changed) != 0 {
+		t.Fatalf("changed twice = %+v", changed)
+	}
+}
+
+func TestPoolRolesRescindAndRemoval(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	p := NewPool(time.Second, nameByAgent)
+	p.Add(t0, anOffer("w", "a1", "web", 2, 1024), anOffer("s", "a1", "*", 1, 512, ExecutorID), anOffer("b", "a2", "*", 8, 8192))
+	web, _ := p.Available("node-a1", "web")
+	star, _ := p.Available("node-a1", "*")
+	if web.CPUs != 2 || star.CPUs != 1 || web.Executor.CPUs != 0 {
+		t.Fatalf("web %+v, * %+v (executor runs: no overhead)", web, star)
+	}
+	p.Rescind("w")
+	if web, _ = p.Available("node-a1", "web"); web.CPUs != 0 {
+		t.Fatalf("rescinded offer still available: %+v", web)
+	}
+	p.Rescind("unknown")
+	if a, ok := p.RemoveAgent("a2"); !ok || a.Node != "node-a2" {
+		t.Fatalf("remove a2: %+v %v", a, ok)
+	}
+	if _, ok := p.Available("node-a2", "*"); ok {
+		t.Fatal("removed agent still known")
+	}
+	p.Clear()
+	if n, _ := p.Counts(); n != 0 {
+		t.Fatalf("offers after Clear = %d", n)
+	}
+	if _, ok := p.AgentOf("node-a1"); !ok {
+		t.Fatal("Clear forgot the agent")
+	}
+	p.ExecutorGone("a1")
+	if star, _ = p.Available("node-a1", "*"); !reflect.DeepEqual(star.Executor, ExecutorResources) {
+		t.Fatalf("executor gone: overhead = %+v", star.Executor)
+	}
+}
+
+func TestPoolTakeSplitsRoles(t *testing.T) {
+	p := NewPool(time.Second, nameByAgent)
+	p.Add(time.Unix(0, 0), anOffer("w", "a1", "web", 2, 1024), anOffer("s", "a1", "*", 2, 1024))
+	for _, c := range []mesosoffers.Claim{claim("x", 0.5, 64, "web"), claim("y", 0.5, 64, "*")} {
+		if err := p.Reserve("node-a1", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	launches, _, err := p.Take("node-a1", []types.UID{"x", "y"})
+	if err != nil || len(launches) != 2 || launches[0].Role != "*" || launches[1].Role != "web" {
+		t.Fatalf("launches %+v, %v", launches, err)
+	}
+	if launches[0].NewExecutor == launches[1].NewExecutor {
+		t.Fatalf("exactly one launch carries the new executor: %+v", launches)
+	}
+}
+
+func TestCarve(t *testing.T) {
+	role := "web"
+	reserved := scalar("cpus", 1, role)
+	reserved.Reservations = []mesos.Resource_ReservationInfo{{Type: mesos.Resource_ReservationInfo_STATIC.Enum(), Role: &role}}
+	from := []mesos.Resource{reserved, scalar("cpus", 2, role), scalar("mem", 100, role), ports(31000, 31002, role)}
+
+	taken, rest, ok := Carve(from, mesosoffers.Resources{CPUs: 1.5, MemMiB: 40, Ports: []mesosoffers.PortRange{{Begin: 31001, End: 31001}}})
+	if !ok {
+		t.Fatal("carve failed")
+	}
+	if got := Summarize(taken); !near(got.CPUs, 1.5) || got.MemMiB != 40 || len(got.Ports) != 1 || got.Ports[0].Begin != 31001 {
+		t.Fatalf("taken = %+v", got)
+	}
+	if len(taken[0].Reservations) != 1 {
+		t.Fatalf("the reserved piece lost its reservation: %+v", taken[0])
+	}
+	if got := Summarize(rest); !near(got.CPUs, 1.5) || got.MemMiB != 60 || len(got.Ports) != 2 {
+		t.Fatalf("rest = %+v", got)
+	}
+	if Summarize(from).CPUs != 3 {
+		t.Fatal("Carve changed its input")
+	}
+	for _, need := range []mesosoffers.Resources{
+		{CPUs: 3.5}, {MemMiB: 101}, {DiskMiB: 1}, {Ports: []mesosoffers.PortRange{{Begin: 1, End: 1}}},
+	} {
+		if _, _, ok := Carve(from, need); ok {
+			t.Errorf("carve of %+v succeeded", need)
+		}
+	}
+}
+
+func TestDemand(t *testing.T) {
+	var d Demand
+	steps := []struct {
+		pending int
+		freed   bool
+		want    Signal
+	}{
+		{0, false, Suppress}, {0, false, None}, {2, false, Revive}, {3, false, None},
+		{3, true, Revive}, {0, true, None}, {0, false, Suppress}, {0, true, None}, {1, false, Revive},
+	}
+	for i, s := range steps {
+		var got Signal
+		if s.freed {
+			got = d.Freed(s.pending)
+		} else {
+			got = d.Pending(s.pending)
+		}
+		if got != s.want {
+			t.Fatalf("step %d (%+v): %v, want %v", i, s, got, s.want)
+		}
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
+
+func TestPoolReachability(t *testing.T) {
+	p := NewPool(time.Second, nameByAgent)
+	p.Add(time.Unix(0, 0), anOffer("o1", "a1", "*", 2, 1024))
+	p.Changed()
+	p.Reachable("a1", false)
+	a, _ := p.Agent("a1")
+	if !a.Unreachable || a.Offered.CPUs != 0 {
+		t.Fatalf("unreachable agent: %+v", a)
+	}
+	if c := p.Changed(); len(c) != 1 || !c[0].Unreachable {
+		t.Fatalf("changed = %+v", c)
+	}
+	p.Reachable("a1", false)
+	if c := p.Changed(); len(c) != 0 {
+		t.Fatalf("no change reported as one: %+v", c)
+	}
+	p.Add(time.Unix(1, 0), anOffer("o2", "a1", "*", 2, 1024))
+	if a, _ = p.Agent("a1"); a.Unreachable {
+		t.Fatal("an offer did not make the agent reachable")
+	}
+	p.Reachable("unknown", false)
+}

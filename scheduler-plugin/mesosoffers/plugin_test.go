@@ -1,0 +1,299 @@
+package mesosoffers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	fwk "k8s.io/kube-scheduler/framework"
+)
+
+// fakeOffers is an Offers with fixed availability per node and role.
+type fakeOffers struct {
+	avail     map[string]Available // by node + "/" + role
+	reserved  map[types.UID]string
+	launchErr error
+	launched  []string
+}
+
+func (f *fakeOffers) Available(node, role string) (Available, bool) {
+	a, ok := f.avail[node+"/"+role]
+	if !ok {
+		for k := range f.avail {
+			if strings.HasPrefix(k, node+"/") {
+				return Available{Agent: "agent-" + node}, true
+			}
+		}
+	}
+	return a, ok
+}
+
+func (f *fakeOffers) Reserve(node string, c Claim) error {
+	if _, ok := f.avail[node+"/"+c.Role]; !ok {
+		return errors.New("claim does not fit")
+	}
+	f.reserved[c.Pod] = node
+	return nil
+}
+
+func (f *fakeOffers) Unreserve(_ string, pod types.UID) { delete(f.reserved, pod) }
+
+func (f *fakeOffers) Launch(_ context.Context, pod *v1.Pod, node string) error {
+	if f.launchErr != nil {
+		return f.launchErr
+	}
+	f.launched = append(f.launched, pod.Name+"@"+node)
+	return nil
+}
+
+// cycleState is the part of fwk.CycleState the plugin uses.
+type cycleState struct {
+	fwk.CycleState
+	data map[fwk.StateKey]fwk.StateData
+}
+
+func newCycleState() *cycleState { return &cycleState{data: map[fwk.StateKey]fwk.StateData{}} }
+
+func (s *cycleState) Read(k fwk.StateKey) (fwk.StateData, error) {
+	if d, ok := s.data[k]; ok {
+		return d, nil
+	}
+	return nil, fwk.ErrNotFound
+}
+func (s *cycleState) Write(k fwk.StateKey, d fwk.StateData) { s.data[k] = d }
+func (s *cycleState) Delete(k fwk.StateKey)                 { delete(s.data, k) }
+
+type nodeInfo struct {
+	fwk.NodeInfo
+	node *v1.Node
+}
+
+func (n nodeInfo) Node() *v1.Node { return n.node }
+
+func nodeNamed(name string) fwk.NodeInfo {
+	return nodeInfo{node: &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}}
+}
+
+type handle struct {
+	fwk.Handle
+	cs kubernetes.Interface
+}
+
+func (h handle) ClientSet() kubernetes.Interface { return h.cs }
+
+func pod(name string, cpu, mem string, mutate ...func(*v1.Pod)) *v1.Pod {
+	p := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID("uid-" + name)},
+		Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{
+			v1.ResourceCPU: resource.MustParse(cpu), v1.ResourceMemory: resource.MustParse(mem),
+		}}}}},
+	}
+	for _, m := range mutate {
+		m(p)
+	}
+	return p
+}
+
+func TestPodClaim(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pod  *v1.Pod
+		want Claim
+	}{
+		{"plain", pod("p", "1500m", "256Mi"), Claim{Pod: "uid-p", Role: "*", Resources: Resources{CPUs: 1.5, MemMiB: 256}}},
+		{"no requests get the minimum", pod("p", "0", "0"), Claim{Pod: "uid-p", Role: "*", Resources: Resources{CPUs: MinCPUs, MemMiB: MinMemMiB}}},
+		{"init container larger than the app", pod("p", "1", "100Mi", func(p *v1.Pod) {
+			p.Spec.InitContainers = []v1.Container{{Name: "i", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("3")}}}}
+		}), Claim{Pod: "uid-p", Role: "*", Resources: Resources{CPUs: 3, MemMiB: 100}}},
+		{"overhead, disk, ports and role", pod("p", "1", "100Mi", func(p *v1.Pod) {
+			p.Annotations = map[string]string{RoleAnnotation: "web"}
+			p.Spec.Overhead = v1.ResourceList{v1.ResourceCPU: resource.MustParse("250m")}
+			c := &p.Spec.Containers[0]
+			c.Resources.Requests[v1.ResourceEphemeralStorage] = resource.MustParse("1Gi")
+			c.Ports = []v1.ContainerPort{{ContainerPort: 80, HostPort: 31080}, {ContainerPort: 81}, {ContainerPort: 80, HostPort: 31080, Protocol: v1.ProtocolUDP}}
+		}), Claim{Pod: "uid-p", Role: "web", Resources: Resources{CPUs: 1.25, MemMiB: 100, DiskMiB: 1024, Ports: []PortRange{{Begin: 31080, End: 31080}}}}},
+	} {
+		got := PodClaim(tc.pod, "*")
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestArgs(t *testing.T) {
+	for _, tc := range []struct {
+		in      runtime.Object
+		want    string
+		wantErr bool
+	}{
+		{nil, BinPacking, false},
+		{&runtime.Unknown{Raw: []byte(`{"scoringStrategy":"Spread","defaultRole":"web"}`)}, Spread, false},
+		{&Args{ScoringStrategy: Spread}, Spread, false},
+		{&runtime.Unknown{Raw: []byte(`{"scoringStrategy":"Random"}`)}, "", true},
+		{&runtime.Unknown{Raw: []byte(`{"scoring":"Spread"}`)}, "", true},
+		{&v1.Pod{}, "", true},
+	} {
+		a, err := decodeArgs(tc.in)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && a.ScoringStrategy != tc.want) {
+			t.Errorf("decodeArgs(%v) = %+v, %v", tc.in, a, err)
+		}
+	}
+	if _, err := NewFactory(&fakeOffers{})(context.Background(), &runtime.Unknown{Raw: []byte(`{"scoringStrategy":"x"}`)}, nil); err == nil {
+		t.Error("factory accepted invalid args")
+	}
+	if _, err := New(context.Background(), nil, nil, nil); err == nil {
+		t.Error("New accepted no Offers")
+	}
+}
+
+func newPlugin(t *testing.T, o Offers, strategy string, h fwk.Handle) *Plugin {
+	t.Helper()
+	pl, err := NewFactory(o)(context.Background(), &Args{ScoringStrategy: strategy}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Name() != Name {
+		t.Fatalf("name %q", pl.Name())
+	}
+	return pl.(*Plugin)
+}
+
+func TestFilterAndPostFilter(t *testing.T) {
+	o := &fakeOffers{avail: map[string]Available{
+		"n1/web": {Agent: "a-1", Resources: Resources{CPUs: 1, MemMiB: 4096, Ports: []PortRange{{Begin: 31000, End: 31010}}}},
+		"n2/web": {Agent: "a-2", Resources: Resources{CPUs: 2.5, MemMiB: 4096}},
+		"n3/web": {Agent: "a-3", Resources: Resources{CPUs: 4.05, MemMiB: 4096}, Executor: Resources{CPUs: 0.1, MemMiB: 64}},
+		"n4/web": {Agent: "a-4", Resources: Resources{CPUs: 8, MemMiB: 4096, Ports: []PortRange{{Begin: 31000, End: 31010}}}},
+		"n5/web": {Agent: "a-5", Resources: Resources{CPUs: 4, MemMiB: 100}},
+	}, reserved: map[types.UID]string{}}
+	pl := newPlugin(t, o, BinPacking, nil)
+	web := func(p *v1.Pod) { p.Annotations = map[string]string{RoleAnnotation: "web"} }
+	p := pod("big", "4", "1Gi", web)
+	state := newCycleState()
+	if _, st := pl.PreFilter(context.Background(), state, p, nil); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	for node, want := range map[string]struct {
+		code fwk.Code
+		msg  string
+	}{
+		"n1":    {fwk.Unschedulable, "insufficient cpus: pod needs 4, agent a-1 offers 1 in role web"},
+		"n2":    {fwk.Unschedulable, "insufficient cpus: pod needs 4, agent a-2 offers 2.5 in role web"},
+		"n3":    {fwk.Unschedulable, "insufficient cpus: pod needs 4.1 (with the executor's own resources), agent a-3 offers 4.05 in role web"},
+		"n4":    {fwk.Success, ""},
+		"n5":    {fwk.Unschedulable, "insufficient mem: pod needs 1024 MiB, agent a-5 offers 100 MiB in role web"},
+		"other": {fwk.UnschedulableAndUnresolvable, "not a Mesos agent of this framework"},
+	} {
+		st := pl.Filter(context.Background(), state, p, nodeNamed(node))
+		if st.Code() != want.code || st.Message() != want.msg {
+			t.Errorf("Filter(%s) = %v %q, want %v %q", node, st.Code(), st.Message(), want.code, want.msg)
+		}
+	}
+	_, st := pl.PostFilter(context.Background(), state, p, nil)
+	if st.Code() != fwk.Unschedulable || st.Message() != "no offer has 4 cpus in role web: largest is 3.95 on agent a-3" {
+		t.Errorf("PostFilter = %v %q", st.Code(), st.Message())
+	}
+
+	// Host ports outside the offered ranges.
+	hp := pod("hp", "100m", "10Mi", web, func(p *v1.Pod) {
+		p.Spec.Containers[0].Ports = []v1.ContainerPort{{ContainerPort: 80, HostPort: 8080}}
+	})
+	state = newCycleState()
+	pl.PreFilter(context.Background(), state, hp, nil)
+	if st := pl.Filter(context.Background(), state, hp, nodeNamed("n4")); st.Code() != fwk.Unschedulable || st.Message() != "host port 8080 is not offered by agent a-4 in role web" {
+		t.Errorf("port filter = %v %q", st.Code(), st.Message())
+	}
+	if _, st := pl.PostFilter(context.Background(), state, hp, nil); !strings.Contains(st.Message(), "port 8080") {
+		t.Errorf("port summary = %q", st.Message())
+	}
+}
+
+func TestScore(t *testing.T) {
+	o := &fakeOffers{avail: map[string]Available{
+		"full/*":  {Resources: Resources{CPUs: 1, MemMiB: 1024}},
+		"mid/*":   {Resources: Resources{CPUs: 2, MemMiB: 2048}},
+		"empty/*": {Resources: Resources{CPUs: 8, MemMiB: 8192}},
+	}}
+	for _, tc := range []struct {
+		strategy string
+		want     map[string]int64
+	}{
+		{BinPacking, map[string]int64{"full": fwk.MaxScore, "mid": 86, "empty": 0}},
+		{Spread, map[string]int64{"full": 0, "mid": 14, "empty": fwk.MaxScore}},
+	} {
+		pl := newPlugin(t, o, tc.strategy, nil)
+		p := pod("p", "500m", "512Mi")
+		state := newCycleState()
+		pl.PreFilter(context.Background(), state, p, nil)
+		var scores fwk.NodeScoreList
+		for _, n := range []string{"full", "mid", "empty"} {
+			s, st := pl.Score(context.Background(), state, p, nodeNamed(n))
+			if !st.IsSuccess() {
+				t.Fatal(st)
+			}
+			scores = append(scores, fwk.NodeScore{Name: n, Score: s})
+		}
+		if st := pl.ScoreExtensions().NormalizeScore(context.Background(), state, p, scores); !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		for _, s := range scores {
+			if s.Score != tc.want[s.Name] {
+				t.Errorf("%s: %s scores %d, want %d", tc.strategy, s.Name, s.Score, tc.want[s.Name])
+			}
+		}
+	}
+}
+
+func TestReserveAndBind(t *testing.T) {
+	o := &fakeOffers{avail: map[string]Available{"n1/*": {Resources: Resources{CPUs: 4, MemMiB: 4096}}}, reserved: map[types.UID]string{}}
+	cs := fake.NewClientset()
+	var bound []string
+	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "binding" {
+			return false, nil, nil
+		}
+		b := a.(k8stesting.CreateAction).GetObject().(*v1.Binding)
+		bound = append(bound, b.Name+"@"+b.Target.Name)
+		return true, b, nil
+	})
+	pl := newPlugin(t, o, BinPacking, handle{cs: cs})
+	p := pod("p", "1", "1Gi")
+	state := newCycleState()
+	pl.PreFilter(context.Background(), state, p, nil)
+	if st := pl.Reserve(context.Background(), state, p, "n1"); !st.IsSuccess() || o.reserved[p.UID] != "n1" {
+		t.Fatalf("Reserve = %v, reserved %v", st, o.reserved)
+	}
+	if st := pl.Reserve(context.Background(), state, p, "gone"); st.Code() != fwk.Unschedulable {
+		t.Errorf("Reserve on a node with no fit = %v", st)
+	}
+	if st := pl.Bind(context.Background(), state, p, "n1"); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if len(o.launched) != 1 || o.launched[0] != "p@n1" || len(bound) != 1 || bound[0] != "p@n1" {
+		t.Fatalf("launched %v bound %v", o.launched, bound)
+	}
+	pl.Unreserve(context.Background(), state, p, "n1")
+	if _, ok := o.reserved[p.UID]; ok {
+		t.Error("Unreserve kept the claim")
+	}
+
+	// A failed launch is an error (the pod goes back to the queue) and
+	// creates no binding.
+	o.launchErr = errors.New("offer rescinded")
+	if st := pl.Bind(context.Background(), state, p, "n1"); st.IsSuccess() || !strings.Contains(st.AsError().Error(), "offer rescinded") {
+		t.Errorf("Bind after a failed launch = %v", st)
+	}
+	if len(bound) != 1 {
+		t.Errorf("a binding was created for a failed launch: %v", bound)
+	}
+}
