@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	mesosv1 "github.com/mesos/mesos-go/api/v1/lib"
@@ -266,7 +267,8 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 			stopMesos()
 			return "", nil, err
 		}
-		env.ExecutorCommand = self + " executor"
+		// As `kubemesos up` starts it: a shell command line.
+		env.ExecutorCommand = "exec '" + strings.ReplaceAll(self, "'", `'\''`) + "' executor"
 	}
 	t = time.Now()
 	fw, err := startFramework(ctx, env)

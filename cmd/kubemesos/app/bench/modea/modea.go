@@ -15,8 +15,8 @@ import (
 // and cluster, its endpoint on a free loopback port.
 func Start(ctx context.Context, env bench.FrameworkEnv) (bench.Framework, error) {
 	o := framework.NewOptions()
-	o.MesosMaster = env.MesosURL
-	o.SchedulerName = env.SchedulerName
+	o.Framework.MesosURL = env.MesosURL
+	o.Framework.SchedulerName = env.SchedulerName
 	o.Listen = "127.0.0.1:0"
 	if err := o.Validate(); err != nil {
 		return nil, err
