@@ -36,11 +36,20 @@ type setup struct {
 // directory (unshared from the rest of the process). The thread is never
 // unlocked, so the runtime ends it, and its namespace, when the goroutine
 // returns: nothing of it outlives the start but the child's copy.
+//
+// The main thread is not used: the runtime cannot end it (it would keep the
+// namespace, idle, for good) and /proc/<pid> shows its view of the mounts.
+// A goroutine that lands there holds it while another thread does the work.
 func startOnThread(cmd *exec.Cmd, s setup) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: see above
-		errc <- s.startHere(cmd)
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			errc <- startOnThread(cmd, s) // cannot land on this thread
+			runtime.UnlockOSThread()      // untouched
+			return
+		}
+		errc <- s.startHere(cmd) // never unlocked: see above
 	}()
 	return <-errc
 }
@@ -68,7 +77,7 @@ func (s setup) startHere(cmd *exec.Cmd) error {
 		flags |= unix.CLONE_NEWNS
 	}
 	if err := unix.Unshare(flags); err != nil {
-		return fmt.Errorf("unshare the mount namespace: %w", err)
+		return fmt.Errorf("unshare the thread's mount namespace or working directory: %w", err)
 	}
 	if s.namespace {
 		// Nothing mounted here propagates back to the host.

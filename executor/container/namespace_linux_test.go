@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,16 +137,22 @@ func TestFailedMountStartsNothing(t *testing.T) {
 	requireRoot(t)
 	dir := openDir(t)
 	target := filepath.Join(dir, "target")
-	_, err := Start(Spec{
-		Argv:   []string{"true"},
-		Dir:    dir,
-		Mounts: []volume.Mount{{Source: dir, Target: target}, {Source: filepath.Join(dir, "missing"), Target: filepath.Join(dir, "other")}},
-	})
-	if err == nil || !strings.Contains(err.Error(), "volume source") {
-		t.Fatalf("error %v, want a missing volume source", err)
-	}
-	if mountedAt(t, target) {
-		t.Errorf("the first mount leaked to the executor")
+	// Many times: the goroutine that mounts lands on any thread, the main
+	// one (which /proc/self shows) included; with one P, on the caller's,
+	// the main one at first.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 20 {
+		_, err := Start(Spec{
+			Argv:   []string{"true"},
+			Dir:    dir,
+			Mounts: []volume.Mount{{Source: dir, Target: target}, {Source: filepath.Join(dir, "missing"), Target: filepath.Join(dir, "other")}},
+		})
+		if err == nil || !strings.Contains(err.Error(), "volume source") {
+			t.Fatalf("error %v, want a missing volume source", err)
+		}
+		if mountedAt(t, target) {
+			t.Fatalf("the first mount leaked to the executor")
+		}
 	}
 }
 
@@ -169,6 +176,8 @@ func threads(t *testing.T) int {
 	return 0
 }
 
+// TestNamespaceThreadsEnd also checks, 50 times, that the executor's main
+// thread never takes a container's namespace.
 func TestNamespaceThreadsEnd(t *testing.T) {
 	requireRoot(t)
 	dir := openDir(t)
@@ -179,9 +188,13 @@ func TestNamespaceThreadsEnd(t *testing.T) {
 	const containers = 50
 	before := threads(t)
 	for i := range containers {
-		p, err := Start(Spec{Argv: []string{"true"}, Dir: dir, Mounts: []volume.Mount{{Source: src, Target: filepath.Join(dir, "at", strconv.Itoa(i))}}})
+		target := filepath.Join(dir, "at", strconv.Itoa(i))
+		p, err := Start(Spec{Argv: []string{"true"}, Dir: dir, Mounts: []volume.Mount{{Source: src, Target: target}}})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if mountedAt(t, target) {
+			t.Fatalf("the executor sees the mount at %s", target)
 		}
 		if exit, err := p.Wait(); err != nil || exit.Code != 0 {
 			t.Fatalf("exit %+v %v", exit, err)
