@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -28,9 +27,6 @@ const DefaultIdleTimeout = 5 * time.Minute
 type Config struct {
 	// Env is the Mesos environment (EnvFrom(os.Getenv)).
 	Env Env
-	// Self is the executable re-executed as `container-init` (default
-	// os.Executable()).
-	Self string
 	// StartPod starts a pod (default runner.Start).
 	StartPod PodStarter
 	// Cgroups enforces containers' resource limits (runner.DetectCgroups,
@@ -101,13 +97,6 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.StartPod == nil {
 		cfg.StartPod = startWithRunner
-	}
-	if cfg.Self == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Self = self
 	}
 	if cfg.Sender == nil || cfg.Subscriber == nil {
 		if cfg.Env.AgentEndpoint == "" {

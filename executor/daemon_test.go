@@ -29,7 +29,7 @@ func TestPodLifecycleUpdates(t *testing.T) {
 		t.Fatalf("STARTING data: seq %d dir %q phase %s hostIP %q, want 1 %q Pending 127.0.0.1", m.Sequence, m.Directory, ps.Phase, ps.HostIP, wantDir)
 	}
 	pod := h.nextPod()
-	if pod.cfg.Dir != wantDir || pod.cfg.HostIP != "127.0.0.1" || pod.cfg.Self != "/bin/true" || pod.cfg.Pod.Name != "web" {
+	if pod.cfg.Dir != wantDir || pod.cfg.HostIP != "127.0.0.1" || pod.cfg.Pod.Name != "web" {
 		t.Fatalf("runner config %+v", pod.cfg)
 	}
 

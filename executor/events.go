@@ -135,7 +135,6 @@ func (d *Daemon) launch(info mesos.TaskInfo) {
 			st = st.DeepCopy()
 			d.inbox.post(func() { d.podStatus(t, st) })
 		},
-		Self:    d.cfg.Self,
 		Logger:  log,
 		Cgroups: d.cfg.Cgroups,
 	}

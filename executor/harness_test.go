@@ -236,7 +236,7 @@ func startHarness(t *testing.T, setEnv func(*Env), clk clock.Clock, mutate func(
 	}
 	h.sandbox = env.Sandbox
 	h.logs = &logRecorder{}
-	d, err := New(Config{Env: env, Self: "/bin/true", StartPod: h.runner.start, Sender: h.agent, Subscriber: h.agent, Clock: clk, Logger: slog.New(h.logs)})
+	d, err := New(Config{Env: env, StartPod: h.runner.start, Sender: h.agent, Subscriber: h.agent, Clock: clk, Logger: slog.New(h.logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

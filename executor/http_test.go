@@ -137,7 +137,7 @@ func TestAgentRestartOverHTTP(t *testing.T) {
 	d, err := New(Config{
 		Env: Env{FrameworkID: "fw-1", ExecutorID: "kubemesos", Sandbox: t.TempDir(), AgentEndpoint: addr,
 			Checkpoint: true, RecoveryTimeout: time.Minute, SubscriptionBackoffMax: 100 * time.Millisecond},
-		Self: "/bin/true", StartPod: runner.start, HTTPTimeout: 2 * time.Second,
+		StartPod: runner.start, HTTPTimeout: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,13 @@
 // Package container runs one process as a container of the process runtime:
 // in its own process group, optionally in a private mount namespace where
-// volumes are bind-mounted at their mountPath (through the hidden
-// `kubemesos executor container-init` step, see Init), optionally in a memory
+// volumes are bind-mounted at their mountPath (made by a dedicated thread of
+// the executor that forks the process, see Start), optionally in a memory
 // cgroup, optionally as another user, with its termination log mounted, and
 // with its stdout and stderr written to a CRI-format log. It knows nothing of
 // pods: the runner decides what to run and when.
 package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,20 +35,17 @@ type Spec struct {
 	// Env is the process's whole environment ("KEY=value").
 	Env []string
 	// WorkingDir is the directory the process starts in; empty means Dir.
-	// container-init creates it if missing; a process started directly
-	// needs it to exist.
+	// A process started in a namespace or as another user (see Start)
+	// has it created if missing; any other process needs it to exist.
 	WorkingDir string
 	// Dir is the working directory when WorkingDir is empty (the pod's
 	// directory).
 	Dir string
 	// Mounts are bind-mounted in a private mount namespace before the
-	// command runs; they need Self and root (see CanNamespace).
+	// command runs; they need root (see CanNamespace).
 	Mounts []volume.Mount
-	// Self is the kubemesos binary, run as `Self executor container-init`
-	// to set up the namespace and the cgroup before the command's exec.
-	Self string
-	// Cgroup, if not nil, is the cgroup the process starts in (in v1,
-	// container-init joins it, so Self is needed).
+	// Cgroup, if not nil, is the cgroup the process starts in (in v1, the
+	// process joins it just after its start).
 	Cgroup *cgroup.Group
 	// TerminationLog, when its Source is set, is bind-mounted like Mounts
 	// where a private mount namespace can be made (see CanNamespace) and
@@ -58,9 +54,9 @@ type Spec struct {
 	TerminationLog volume.Mount
 	// Credential, if not nil, is the user, group and supplementary groups
 	// the command runs as; only an executor running as root can set it.
-	// container-init drops to it after the mounts and entering the working
-	// directory, just before the exec; without Self the working directory
-	// must be open to the user.
+	// The process drops to it after its fork, once the mounts are made and
+	// the working directory entered as root: the directory need not be
+	// open to the user.
 	Credential *syscall.Credential
 	// Log receives stdout and stderr as CRI lines. With Log nil, Stdout
 	// and Stderr (or /dev/null) are used as given.
@@ -84,8 +80,8 @@ type Exit struct {
 }
 
 // CanNamespace reports whether Start can give a process a private mount
-// namespace: the executor runs as root on Linux and knows its own binary.
-func CanNamespace(self string) bool { return self != "" && canNamespace() }
+// namespace: the executor runs as root on Linux.
+func CanNamespace() bool { return canNamespace() }
 
 // Start starts spec's process. An error means it did not start (the command
 // was not found, a mount or the cgroup could not be set up).
@@ -93,69 +89,45 @@ func Start(spec Spec) (*Process, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return nil, errors.New("no command to run")
 	}
-	termLog := spec.TerminationLog.Source != "" && CanNamespace(spec.Self)
-	namespace := len(spec.Mounts) > 0 || termLog
-	// container-init also runs a command as another user: it enters the
-	// working directory as root (the pod's directory may be closed to the
-	// user) before it drops to the user.
-	useInit := namespace || (spec.Cgroup != nil && !spec.Cgroup.V2()) || (spec.Credential != nil && spec.Self != "")
-	if len(spec.Mounts) > 0 && !CanNamespace(spec.Self) {
+	if len(spec.Mounts) > 0 && !CanNamespace() {
 		return nil, fmt.Errorf("%w, which only an executor running as root on Linux can make (mount %s at %s)",
 			ErrNoNamespace, spec.Mounts[0].Source, spec.Mounts[0].Target)
 	}
-	// cgroup v1 without Self: the process joins its group just after its
-	// start (a fork in its first instants escapes the limit).
-	lateJoin := useInit && spec.Self == ""
-	if lateJoin {
-		useInit = false
+	termLog := spec.TerminationLog.Source != "" && CanNamespace()
+	s := setup{namespace: len(spec.Mounts) > 0 || termLog, mounts: spec.Mounts, workingDir: spec.WorkingDir, dir: spec.Dir}
+	if termLog {
+		s.termLog = &spec.TerminationLog
 	}
-	var cmd *exec.Cmd
-	var initStatus, initStatusW *os.File
-	if useInit {
-		is := initSpec{Mounts: spec.Mounts, WorkingDir: spec.WorkingDir, Dir: spec.Dir, Credential: spec.Credential}
-		if termLog {
-			is.TerminationLog = &spec.TerminationLog
+	// cgroup v1 has no clone into a group: the thread that forks the
+	// process joins the groups first (a root executor's), or the process
+	// joins them just after its start (a fork in its first instants
+	// escapes the limit).
+	v1 := spec.Cgroup != nil && !spec.Cgroup.V2()
+	lateJoin := v1 && !CanNamespace()
+	if v1 && !lateJoin {
+		for _, procs := range spec.Cgroup.ProcsFiles() {
+			s.cgroupTasks = append(s.cgroupTasks, filepath.Join(filepath.Dir(procs), "tasks"))
 		}
-		if spec.Cgroup != nil && !spec.Cgroup.V2() {
-			is.CgroupProcs = spec.Cgroup.ProcsFiles()
-		}
-		encoded, err := json.Marshal(is)
-		if err != nil {
-			return nil, fmt.Errorf("encode container-init spec: %w", err)
-		}
-		cmd = exec.Command(spec.Self, append([]string{"executor", "container-init", string(encoded)}, spec.Argv...)...)
-		cmd.Dir = spec.Dir
-		r, w, err := os.Pipe()
-		if err != nil {
-			return nil, err
-		}
-		initStatus, initStatusW = r, w
-		cmd.ExtraFiles = []*os.File{w}
-	} else {
+	}
+	// A command run as another user starts from a thread of its own too:
+	// the thread enters the working directory as root (the pod's directory
+	// may be closed to the user) before the child drops to the user.
+	onThread := s.namespace || len(s.cgroupTasks) > 0 || (spec.Credential != nil && CanNamespace())
+	cmd := &exec.Cmd{Args: spec.Argv, Env: spec.Env, Dir: spec.Dir}
+	if !onThread {
 		path, err := lookPath(spec.Argv[0], spec.Env)
 		if err != nil {
 			return nil, err
 		}
-		cmd = &exec.Cmd{Path: path, Args: spec.Argv, Dir: spec.Dir}
+		cmd.Path = path
 		if spec.WorkingDir != "" {
 			cmd.Dir = spec.WorkingDir
 		}
 	}
-	closeInitStatus := func() {
-		if initStatus != nil {
-			initStatus.Close()
-			initStatusW.Close()
-		}
-	}
-	cmd.Env = spec.Env
-	cmd.SysProcAttr = sysProcAttr(useInit && namespace)
-	if !useInit {
-		cmd.SysProcAttr.Credential = spec.Credential
-	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: spec.Credential}
 	if spec.Cgroup != nil && spec.Cgroup.V2() {
 		f, _, err := spec.Cgroup.Open()
 		if err != nil {
-			closeInitStatus()
 			return nil, err
 		}
 		defer f.Close()
@@ -165,21 +137,21 @@ func Start(spec Spec) (*Process, error) {
 	p := &Process{cmd: cmd}
 	if spec.Log != nil {
 		if err := p.pipeTo(spec.Log); err != nil {
-			closeInitStatus()
 			return nil, err
 		}
 	} else {
 		cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
 	}
-	err := cmd.Start()
+	var err error
+	if onThread {
+		err = startOnThread(cmd, s)
+	} else {
+		err = cmd.Start()
+	}
 	p.closeWriteEnds()
 	if err != nil {
 		p.closePipes()
-		closeInitStatus()
 		return nil, err
-	}
-	if initStatusW != nil {
-		initStatusW.Close() // the child has its copy
 	}
 	if spec.Log != nil {
 		p.copyLogs(spec.Log)
@@ -191,17 +163,6 @@ func Start(spec Spec) (*Process, error) {
 				_, _ = p.Wait()
 				return nil, fmt.Errorf("join cgroup: %w", err)
 			}
-		}
-	}
-	if initStatus != nil {
-		// container-init writes why it failed, or nothing: the pipe closes
-		// on the command's exec.
-		msg, _ := io.ReadAll(io.LimitReader(initStatus, 4096))
-		initStatus.Close()
-		if len(msg) > 0 {
-			p.Kill()
-			_, _ = p.Wait()
-			return nil, errors.New(strings.TrimSpace(string(msg)))
 		}
 	}
 	return p, nil

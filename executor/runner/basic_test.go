@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubemesos/kubemesos/executor/container"
 	"github.com/kubemesos/kubemesos/executor/protocol"
 )
 
@@ -79,6 +80,12 @@ func TestContainerThatCannotBeCreatedFailsThePod(t *testing.T) {
 		}
 	}
 	mount := corev1.Container{Name: "main", Image: "img", Command: []string{"true"}, VolumeMounts: []corev1.VolumeMount{{Name: "v", MountPath: "/data"}}}
+	// A mount needs a namespace (an executor running as root) first, then
+	// a volume of the pod.
+	mountError := "needs an executor running as root"
+	if container.CanNamespace() {
+		mountError = "mounts volumes but the pod has none"
+	}
 	envUser := corev1.Container{Name: "main", Image: "img", Command: []string{"true"}, Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}
 	for _, tc := range []struct {
 		name    string
@@ -89,7 +96,7 @@ func TestContainerThatCannotBeCreatedFailsThePod(t *testing.T) {
 	}{
 		{"no command", corev1.Container{Name: "main", Image: "nginx:1.25"}, nil, ReasonNoCommand, `image "nginx:1.25" is not used`},
 		{"env error", envUser, []func(*Config){failingEnv}, ReasonConfigError, `configmap "cm" not found`},
-		{"mount without namespace", mount, []func(*Config){func(c *Config) { c.Self = "" }}, ReasonCreateError, "needs an executor running as root"},
+		{"mount", mount, nil, ReasonCreateError, mountError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startPod(t, podOf(corev1.RestartPolicyAlways, tc.c), tc.opts...)

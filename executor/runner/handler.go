@@ -88,7 +88,6 @@ func (r *instanceRun) exec(ctx context.Context, command []string) error {
 		WorkingDir: r.c.spec.WorkingDir,
 		Dir:        r.c.pod.cfg.Dir,
 		Mounts:     r.inst.mounts,
-		Self:       r.c.pod.cfg.Self,
 		Cgroup:     r.inst.group,
 		Credential: r.inst.cred,
 		Stdout:     out,

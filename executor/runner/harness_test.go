@@ -22,18 +22,6 @@ import (
 	"github.com/kubemesos/kubemesos/executor/protocol"
 )
 
-// TestMain makes the test binary its own `kubemesos executor
-// container-init` (Config.Self), as the kubemesos binary is.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 2 && os.Args[1] == "executor" && os.Args[2] == "container-init" {
-		if err := ContainerInit(os.Args[3:]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-		os.Exit(127)
-	}
-	os.Exit(m.Run())
-}
-
 // testTiming makes a spec second 100 ms and the back-off short.
 var testTiming = Timing{Second: 100 * time.Millisecond, BackOffInitial: 50 * time.Millisecond, BackOffMax: 200 * time.Millisecond, BackOffReset: time.Hour}
 
@@ -52,10 +40,6 @@ type harness struct {
 // startPod runs pod with test timing; opts adjust the config.
 func startPod(t *testing.T, pod *corev1.Pod, opts ...func(*Config)) *harness {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &harness{t: t, dir: t.TempDir()}
 	if pod.Name == "" {
 		pod.Name = "p"
@@ -68,7 +52,6 @@ func startPod(t *testing.T, pod *corev1.Pod, opts ...func(*Config)) *harness {
 		Dir:      h.dir,
 		HostIP:   "127.0.0.1",
 		OnStatus: h.record,
-		Self:     self,
 		Env:      func(*corev1.Pod, *corev1.Container, *protocol.PodTask) ([]string, error) { return nil, nil },
 		Timing:   testTiming,
 	}

@@ -89,7 +89,7 @@ func (c *ctr) prepare() (*instance, string, error) {
 // checkNamespace fails a container with volume mounts where no private
 // mount namespace can be made.
 func (p *Pod) checkNamespace(spec *corev1.Container) error {
-	if container.CanNamespace(p.cfg.Self) {
+	if container.CanNamespace() {
 		return nil
 	}
 	return fmt.Errorf("container %s mounts a volume at %s: %w, which needs an executor running as root on Linux",
@@ -125,7 +125,6 @@ func (inst *instance) start() (*container.Process, error) {
 		WorkingDir:     c.spec.WorkingDir,
 		Dir:            p.cfg.Dir,
 		Mounts:         inst.mounts,
-		Self:           p.cfg.Self,
 		Cgroup:         inst.group,
 		Log:            log,
 		Credential:     inst.cred,

@@ -25,7 +25,7 @@ func (v fakeVolumes) Mounts(*corev1.Container, []string) ([]volume.Mount, error)
 func (v fakeVolumes) Close() error { return nil }
 
 func TestVolumesAppearAtTheirMountPath(t *testing.T) {
-	if !container.CanNamespace("self") {
+	if !container.CanNamespace() {
 		t.Skip("mount namespaces need root on Linux")
 	}
 	src, roSrc := t.TempDir(), t.TempDir()
@@ -59,7 +59,7 @@ func TestVolumesAppearAtTheirMountPath(t *testing.T) {
 }
 
 func TestMissingMountSourceFailsTheStart(t *testing.T) {
-	if !container.CanNamespace("self") {
+	if !container.CanNamespace() {
 		t.Skip("mount namespaces need root on Linux")
 	}
 	c := shell("main", "exit 0")
@@ -133,18 +133,5 @@ func TestVolumeErrorFailsStart(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), `configmap "cm" not found`) {
 		t.Errorf("Start: %v", err)
-	}
-}
-
-func TestMemoryLimitWithoutSelf(t *testing.T) {
-	cg := DetectCgroups("", nil)
-	if cg == nil {
-		t.Skip("no writable memory cgroup")
-	}
-	c := shell("main", "exec tail /dev/zero")
-	c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}
-	h := startPod(t, podOf(corev1.RestartPolicyNever, c), func(cfg *Config) { cfg.Cgroups, cfg.Self = cg, "" })
-	if term := containerStatus(h.waitDone(), "main").State.Terminated; term == nil || term.Reason != "OOMKilled" {
-		t.Errorf("%s", h.describe(h.pod.Status()))
 	}
 }

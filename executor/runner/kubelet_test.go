@@ -137,21 +137,21 @@ func TestSecurityContextUsers(t *testing.T) {
 		name   string
 		pod    *corev1.PodSecurityContext
 		ctr    *corev1.SecurityContext
-		self   bool // with container-init (Config.Self)
+		dir    string // the container's workingDir, missing, under a directory closed to the user
 		want   string
 		reason string // waiting reason of a container that cannot run
 	}{
-		{"pod level", &corev1.PodSecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65533), SupplementalGroups: []int64{1234}, FSGroup: int64p(2000)}, nil, true,
+		{"pod level", &corev1.PodSecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65533), SupplementalGroups: []int64{1234}, FSGroup: int64p(2000)}, nil, "",
 			"65534 65533 65533 1234 2000", ""},
-		{"container overrides the pod", &corev1.PodSecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65533)}, &corev1.SecurityContext{RunAsUser: int64p(1001), RunAsGroup: int64p(1002)}, true,
+		{"container overrides the pod", &corev1.PodSecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65533)}, &corev1.SecurityContext{RunAsUser: int64p(1001), RunAsGroup: int64p(1002)}, "",
 			"1001 1002 1002", ""},
-		{"without container-init", nil, &corev1.SecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65534)}, false,
+		{"missing working directory", nil, &corev1.SecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65534)}, "missing/a/b",
 			"65534 65534 65534", ""},
-		{"runAsNonRoot with a user", &corev1.PodSecurityContext{RunAsNonRoot: boolp(true)}, &corev1.SecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65534)}, true,
+		{"runAsNonRoot with a user", &corev1.PodSecurityContext{RunAsNonRoot: boolp(true)}, &corev1.SecurityContext{RunAsUser: int64p(65534), RunAsGroup: int64p(65534)}, "",
 			"65534 65534 65534", ""},
-		{"runAsNonRoot as root", &corev1.PodSecurityContext{RunAsNonRoot: boolp(true)}, nil, true,
+		{"runAsNonRoot as root", &corev1.PodSecurityContext{RunAsNonRoot: boolp(true)}, nil, "",
 			`container has runAsNonRoot and image will run as root (pod: "p_default(`, ReasonConfigError},
-		{"runAsNonRoot with user 0", nil, &corev1.SecurityContext{RunAsNonRoot: boolp(true), RunAsUser: int64p(0)}, true,
+		{"runAsNonRoot with user 0", nil, &corev1.SecurityContext{RunAsNonRoot: boolp(true), RunAsUser: int64p(0)}, "",
 			`container's runAsUser breaks non-root policy (pod: "p_default(`, ReasonConfigError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,16 +160,13 @@ func TestSecurityContextUsers(t *testing.T) {
 			// Probes run as the container's user too.
 			c.StartupProbe = probe(corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", `test "$(id -u)" != 0 || test -z "$NONROOT"`}}}, 1)
 			c.Env = []corev1.EnvVar{{Name: "NONROOT", Value: "yes"}}
-			if !tc.self {
-				c.WorkingDir = "/" // the pod's directory is closed to the user
+			if tc.dir != "" {
+				c.WorkingDir = filepath.Join(t.TempDir(), tc.dir)
 			}
 			pod := podOf(corev1.RestartPolicyNever, c)
 			pod.Spec.SecurityContext = tc.pod
 			h := startPod(t, pod, func(cfg *Config) {
 				cfg.Env = nil
-				if !tc.self {
-					cfg.Self = ""
-				}
 			})
 			s := h.waitDone()
 			cs := containerStatus(s, "main")

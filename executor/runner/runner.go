@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubemesos/kubemesos/executor/container"
 	"github.com/kubemesos/kubemesos/executor/env"
 	"github.com/kubemesos/kubemesos/executor/protocol"
 	"github.com/kubemesos/kubemesos/executor/volume"
@@ -39,11 +38,7 @@ type Config struct {
 	// OnStatus is called with the pod's status on every change, in order and
 	// never concurrently; identical consecutive statuses are not repeated.
 	OnStatus func(*corev1.PodStatus)
-	// Self is the path of the kubemesos binary, re-executed as
-	// `kubemesos executor container-init` to set up a container's mount
-	// namespace before it runs the container's command.
-	Self   string
-	Logger *slog.Logger
+	Logger   *slog.Logger
 
 	// Env computes a container's environment; nil means env.Container.
 	Env func(pod *corev1.Pod, c *corev1.Container, task *protocol.PodTask) ([]string, error)
@@ -178,14 +173,6 @@ func Start(cfg Config) (*Pod, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	if cfg.Self != "" {
-		// Processes start in the pod's directory: a relative path would not do.
-		self, err := filepath.Abs(cfg.Self)
-		if err != nil {
-			return nil, fmt.Errorf("runner: path of the executor's binary: %w", err)
-		}
-		cfg.Self = self
-	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("runner: create the pod's directory: %w", err)
 	}
@@ -241,11 +228,6 @@ func (p *Pod) Status() *corev1.PodStatus {
 	defer p.mu.Unlock()
 	return p.status.DeepCopy()
 }
-
-// ContainerInit is the body of the hidden `kubemesos executor container-init`
-// command: it sets up a container's mount namespace from args and then
-// execs the container's command in place of itself.
-func ContainerInit(args []string) error { return container.Init(args) }
 
 // DetectCgroups finds a writable memory cgroup controller under root
 // (default /sys/fs/cgroup) for Config.Cgroups, or logs why there is none

@@ -29,7 +29,7 @@ const (
 // returned mount is empty and only FallbackToLogsOnError gives a message.
 func (inst *instance) createTerminationLog() (volume.Mount, error) {
 	c := inst.c
-	if !container.CanNamespace(c.pod.cfg.Self) {
+	if !container.CanNamespace() {
 		return volume.Mount{}, nil
 	}
 	dir := filepath.Join(c.pod.cfg.Dir, "containers", c.spec.Name)

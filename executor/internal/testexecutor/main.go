@@ -1,8 +1,8 @@
 // Command testexecutor is the kubemesos executor without the rest of the
-// kubemesos binary, for the executor's integration tests and benchmarks: run
-// with no arguments it is `kubemesos executor` (MESOS_* environment, the real
-// runner, logs on stderr at KUBEMESOS_EXECUTOR_LOG_LEVEL, default debug);
-// `[executor] container-init ARGS` is the hidden container-init helper.
+// kubemesos binary, for the executor's integration tests and benchmarks: it
+// is `kubemesos executor` (MESOS_* environment, the real runner, logs on
+// stderr at KUBEMESOS_EXECUTOR_LOG_LEVEL, default debug) and ignores its
+// arguments (the agent runs it as `testexecutor executor`).
 package main
 
 import (
@@ -18,19 +18,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "testexecutor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
-	if len(args) > 0 && args[0] == "executor" {
-		args = args[1:]
-	}
-	if len(args) > 0 && args[0] == "container-init" {
-		return runner.ContainerInit(args[1:])
-	}
+func run() error {
 	level := os.Getenv("KUBEMESOS_EXECUTOR_LOG_LEVEL")
 	if level == "" {
 		level = "debug"

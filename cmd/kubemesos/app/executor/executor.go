@@ -1,6 +1,6 @@
 // Package executor implements `kubemesos executor`: the Mesos executor that
 // runs Kubernetes pods on a Mesos agent (package executor), configured by the
-// agent's MESOS_* environment, and its hidden `container-init` helper.
+// agent's MESOS_* environment.
 package executor
 
 import (
@@ -44,7 +44,6 @@ status through Mesos. It is not meant to be started by hand.`,
 		},
 	}
 	o.AddFlags(cmd.Flags())
-	cmd.AddCommand(newContainerInitCommand())
 	return cmd
 }
 
@@ -63,19 +62,4 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	return d.Run(ctx)
-}
-
-// newContainerInitCommand is `kubemesos executor container-init`, which the
-// runner re-executes to set up a container before it runs the container's
-// command.
-func newContainerInitCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:                "container-init",
-		Short:              "Set up a container's mount namespace and exec its command (internal)",
-		Hidden:             true,
-		DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, args []string) error {
-			return runner.ContainerInit(args)
-		},
-	}
 }

@@ -17,7 +17,7 @@ func TestCommand(t *testing.T) {
 	}{
 		{"outside Mesos", nil, "kubemesos executor is started by a Mesos agent; MESOS_FRAMEWORK_ID is not set"},
 		{"bad log level", []string{"--log-level", "loud"}, `unknown log level "loud"`},
-		{"container-init without a spec", []string{"container-init"}, "usage: container-init"},
+		{"no container-init any more", []string{"container-init"}, `unknown command "container-init"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := NewCommand(context.Background())

@@ -1,0 +1,26 @@
+//go:build !linux
+
+package container
+
+import (
+	"errors"
+	"os/exec"
+
+	"github.com/kubemesos/kubemesos/executor/volume"
+)
+
+func canNamespace() bool { return false }
+
+type setup struct {
+	cgroupTasks []string
+	namespace   bool
+	mounts      []volume.Mount
+	termLog     *volume.Mount
+	workingDir  string
+	dir         string
+}
+
+// startOnThread is only supported on Linux, where mount namespaces exist.
+func startOnThread(*exec.Cmd, setup) error {
+	return errors.New("isolated start needs Linux")
+}
