@@ -220,8 +220,8 @@ func executorResources(role string) []mesos.Resource {
 func (f *Framework) agentIP(a offer.Agent) string {
 	host := a.Hostname
 	if a.URL != nil {
-		if ip := a.URL.Address.GetIP(); ip != "" {
-			return ip
+		if ip := net.ParseIP(a.URL.Address.GetIP()); ip != nil {
+			return ip.String()
 		}
 		if h := a.URL.Address.GetHostname(); h != "" {
 			host = h

@@ -47,6 +47,11 @@ type Config struct {
 	Plugins []Plugin
 	// Dir is where the scheduler's configuration file is written.
 	Dir string
+	// QPS and Burst limit the scheduler's requests to the API server
+	// (kube-scheduler's defaults, 50 and 100, when zero): every bound pod
+	// costs a Binding and an event.
+	QPS   float32
+	Burst int32
 }
 
 // Run starts kube-scheduler and blocks until ctx ends or it fails. Only one
@@ -100,6 +105,17 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+func clientConnection(cfg Config) map[string]any {
+	c := map[string]any{"kubeconfig": cfg.Kubeconfig}
+	if cfg.QPS > 0 {
+		c["qps"] = cfg.QPS
+	}
+	if cfg.Burst > 0 {
+		c["burst"] = cfg.Burst
+	}
+	return c
+}
+
 // configuration renders the KubeSchedulerConfiguration of cfg: one profile,
 // the default plugins plus cfg.Plugins at every point they implement.
 func configuration(cfg Config) ([]byte, error) {
@@ -132,7 +148,7 @@ func configuration(cfg Config) ([]byte, error) {
 		"apiVersion":       "kubescheduler.config.k8s.io/v1",
 		"kind":             "KubeSchedulerConfiguration",
 		"leaderElection":   map[string]any{"leaderElect": false},
-		"clientConnection": map[string]any{"kubeconfig": cfg.Kubeconfig},
+		"clientConnection": clientConnection(cfg),
 		"profiles": []any{map[string]any{
 			"schedulerName": cfg.SchedulerName,
 			"plugins": map[string]any{

@@ -217,7 +217,8 @@ func startBaseline(ctx context.Context, fail context.CancelCauseFunc, o *RunOpti
 		}
 	}()
 	go func() {
-		err := kubescheduler.Run(ctx, kubescheduler.Config{Kubeconfig: kubeconfig, Dir: schedulerDir})
+		// The same client limits as mode A's framework and scheduler.
+		err := kubescheduler.Run(ctx, kubescheduler.Config{Kubeconfig: kubeconfig, Dir: schedulerDir, QPS: clientQPS, Burst: clientBurst})
 		if ctx.Err() == nil {
 			fail(fmt.Errorf("kube-scheduler ended: %w", errOrNil(err)))
 		}

@@ -150,7 +150,9 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the kubemesos binary to serve to agents: %w", err)
 	}
-	kube, err := kubernetes.NewForConfig(env.RESTConfig)
+	restConfig := rest.CopyConfig(env.RESTConfig)
+	restConfig.QPS, restConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	kube, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -212,6 +214,7 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	g.Go(func() error {
 		return kubescheduler.Run(gctx, kubescheduler.Config{
 			Kubeconfig: env.Kubeconfig, SchedulerName: cfg.SchedulerName, Dir: env.Dir,
+			QPS: o.KubeAPIQPS, Burst: int32(o.KubeAPIBurst),
 			Plugins: []kubescheduler.Plugin{{
 				Name: mesosoffers.Name, Factory: mesosoffers.NewFactory(fw.Offers()), Binder: true,
 				Args: mesosoffers.Args{ScoringStrategy: o.Scoring, DefaultRole: fw.DefaultRole()},

@@ -22,6 +22,10 @@ type Options struct {
 	Scoring         string
 	KubeletClientCA string
 	LogLevel        string
+	// KubeAPIQPS and KubeAPIBurst limit the framework's and its
+	// kube-scheduler's requests to the Kubernetes API each.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 }
 
 // NewOptions returns the defaults.
@@ -38,9 +42,11 @@ func NewOptions() *Options {
 			LaunchWindow:    framework.DefaultLaunchWindow,
 			Namespace:       framework.DefaultNamespace,
 		},
-		Listen:   "127.0.0.1:10250",
-		Scoring:  "BinPacking",
-		LogLevel: "info",
+		Listen:       "127.0.0.1:10250",
+		Scoring:      "BinPacking",
+		LogLevel:     "info",
+		KubeAPIQPS:   500,
+		KubeAPIBurst: 1000,
 	}
 }
 
@@ -60,6 +66,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Scoring, "scoring", o.Scoring, "how pods are spread over agents: BinPacking or Spread")
 	fs.StringVar(&o.KubeletClientCA, "kubelet-client-ca", o.KubeletClientCA, "CA file that verifies kube-apiserver's kubelet client certificate on the kubelet API (logs)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "requests per second to the Kubernetes API, for the framework (it writes the status of every pod and node) and for its kube-scheduler each")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "burst of requests to the Kubernetes API above --kube-api-qps")
 }
 
 // Validate reports the first invalid option.
@@ -77,6 +85,9 @@ func (o *Options) Validate() error {
 		if _, err := os.Stat(o.SecretFile); err != nil {
 			return fmt.Errorf("--secret-file: %w", err)
 		}
+	}
+	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0 {
+		return fmt.Errorf("--kube-api-qps %v and --kube-api-burst %d must be positive", o.KubeAPIQPS, o.KubeAPIBurst)
 	}
 	if o.Scoring != "BinPacking" && o.Scoring != "Spread" {
 		return fmt.Errorf("--scoring %q: want BinPacking or Spread", o.Scoring)

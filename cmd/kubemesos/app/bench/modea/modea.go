@@ -18,6 +18,8 @@ func Start(ctx context.Context, env bench.FrameworkEnv) (bench.Framework, error)
 	o.Framework.MesosURL = env.MesosURL
 	o.Framework.SchedulerName = env.SchedulerName
 	o.Listen = "127.0.0.1:0"
+	// The same client limits as mode B's kube-scheduler.
+	o.KubeAPIQPS, o.KubeAPIBurst = env.RESTConfig.QPS, env.RESTConfig.Burst
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
