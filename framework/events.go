@@ -51,6 +51,10 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 // reconcile asks the master for the state of the tasks our bound pods name
 // (explicit), then of every task it has of ours (implicit).
 func (f *Framework) reconcile(ctx context.Context) {
+	f.reconcileMu.Lock()
+	f.lastReconcile = f.clock.Now()
+	f.reconcileMu.Unlock()
+	f.metrics.reconciliations.Inc()
 	tasks := map[string]string{}
 	pods, err := f.podLister.List(everything())
 	if err == nil {
@@ -82,6 +86,18 @@ func (f *Framework) agentOfNode(name string) (string, bool) {
 		return id, true
 	}
 	return f.nodes.agentOf(name)
+}
+
+// nodeOfAgent is the node of one of our agents, from the pool or the Node
+// objects' labels.
+func (f *Framework) nodeOfAgent(agentID string) (string, bool) {
+	if agentID == "" {
+		return "", false
+	}
+	if a, ok := f.pool.Agent(agentID); ok && a.Node != "" {
+		return a.Node, true
+	}
+	return f.nodes.nodeOf(agentID)
 }
 
 func isTerminal(p *corev1.Pod) bool {

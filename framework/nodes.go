@@ -70,6 +70,19 @@ func (s *nodeSync) agentOf(name string) (string, bool) {
 	return id, ok
 }
 
+// nodeOf is the node name of an agent, from its last view or the existing
+// Node objects.
+func (s *nodeSync) nodeOf(agentID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, id := range s.byName {
+		if id == agentID {
+			return name, true
+		}
+	}
+	return "", false
+}
+
 // remove deletes the node of a removed agent.
 func (s *nodeSync) remove(ctx context.Context, name string) {
 	s.mu.Lock()
