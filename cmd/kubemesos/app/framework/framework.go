@@ -96,6 +96,13 @@ func loadKubeconfig(path string) (string, *rest.Config, error) {
 	return path, restConfig, nil
 }
 
+// The framework's Kubernetes client limits (when the configuration sets
+// none).
+const (
+	clientQPS   = 100
+	clientBurst = 200
+)
+
 // Env is what Start needs besides the options.
 type Env struct {
 	// Kubeconfig is a kubeconfig file (for kube-scheduler); RESTConfig the
@@ -150,7 +157,13 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the kubemesos binary to serve to agents: %w", err)
 	}
-	kube, err := kubernetes.NewForConfig(env.RESTConfig)
+	// client-go's default of 5 requests per second would throttle every
+	// launch (ConfigMaps, tokens) and status write of a rollout.
+	restConfig := rest.CopyConfig(env.RESTConfig)
+	if restConfig.QPS == 0 {
+		restConfig.QPS, restConfig.Burst = clientQPS, clientBurst
+	}
+	kube, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
