@@ -34,7 +34,10 @@ func (c *cluster) startFramework(t, owner *testing.T, mesos, listen string) *fra
 		"--kubeconfig", filepath.Join(c.dataDir, "kubeconfig"),
 		"--listen", listen,
 		"--scheduler-name", "default-scheduler",
-		"--kubelet-client-ca", filepath.Join(c.dataDir, "pki", "ca.crt"))
+		"--kubelet-client-ca", filepath.Join(c.dataDir, "pki", "ca.crt"),
+		// A killed leader holds its lease until it expires: short leases
+		// keep the restarts quick.
+		"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms")
 	p.cmd.Env = env(c.home)
 	w := &procWriter{p: p}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
@@ -207,7 +210,9 @@ func waitTasks(t *testing.T, mesos string, what string, cond func(n int) bool) {
 // points of a rollout and restarts it with the same flags: every time, each
 // pod ends up Running with exactly one running task and no task runs
 // without its pod, within 60 s. Then it kills an executor process: its pods
-// become Failed and their Deployment replaces them.
+// become Failed and their Deployment replaces them. Last, it runs a standby
+// replica, kills the leader, and checks that the standby takes over with
+// the same framework ID and that no pod restarts.
 func TestFrameworkFailover(t *testing.T) {
 	needBinary(t)
 	dataDir := filepath.Join(t.TempDir(), "kubemesos")
@@ -304,5 +309,43 @@ func TestFrameworkFailover(t *testing.T) {
 			return ""
 		})
 		check(t, 15)
+	})
+	t.Run("a standby replica takes over from a killed leader", func(t *testing.T) {
+		id := c.jsonpath("configmap/kubemesos-framework -n kube-system", "{.data.frameworkID}")
+		before, err := c.pods("app=faults")
+		if err != nil {
+			t.Fatal(err)
+		}
+		standby := c.startFramework(t, top, mesos, "127.0.0.1:"+strconv.Itoa(freePort(t)))
+		eventually(t, time.Minute, func() string {
+			if !strings.Contains(standby.output(), "standing by") {
+				return "the standby does not say it stands by:\n" + standby.output()
+			}
+			return ""
+		})
+		fw.kill()
+		fw = standby
+		eventually(t, time.Minute, func() string {
+			if !strings.Contains(standby.output(), "kubemesos framework is subscribed") {
+				return "the standby did not take over"
+			}
+			return ""
+		})
+		if got := c.jsonpath("configmap/kubemesos-framework -n kube-system", "{.data.frameworkID}"); got != id || id == "" {
+			t.Errorf("framework ID after the takeover %q, before %q", got, id)
+		}
+		check(t, 15)
+		after, _ := c.pods("app=faults")
+		running := map[string]bool{}
+		for _, p := range after {
+			if p.Phase == "Running" {
+				running[p.UID] = true
+			}
+		}
+		for _, p := range before {
+			if p.Phase == "Running" && !running[p.UID] {
+				t.Errorf("pod %s was Running before the takeover and is not after", p.Name)
+			}
+		}
 	})
 }

@@ -22,6 +22,7 @@ type Options struct {
 	Scoring         string
 	KubeletClientCA string
 	LogLevel        string
+	LeaderElection  LeaderElection
 }
 
 // NewOptions returns the defaults.
@@ -37,6 +38,10 @@ func NewOptions() *Options {
 			DeclineRefuse:   framework.DefaultDeclineRefuse,
 			LaunchWindow:    framework.DefaultLaunchWindow,
 			Namespace:       framework.DefaultNamespace,
+		},
+		LeaderElection: LeaderElection{
+			Enabled: true, Namespace: framework.DefaultNamespace, Name: DefaultLeaseName,
+			LeaseDuration: DefaultLeaseDuration, RenewDeadline: DefaultRenewDeadline, RetryPeriod: DefaultRetryPeriod,
 		},
 		Listen:   "127.0.0.1:10250",
 		Scoring:  "BinPacking",
@@ -60,6 +65,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Scoring, "scoring", o.Scoring, "how pods are spread over agents: BinPacking or Spread")
 	fs.StringVar(&o.KubeletClientCA, "kubelet-client-ca", o.KubeletClientCA, "CA file that verifies kube-apiserver's kubelet client certificate on the kubelet API (logs)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	le := &o.LeaderElection
+	fs.BoolVar(&le.Enabled, "leader-elect", le.Enabled, "run as one of several replicas: only the holder of the leader Lease subscribes and schedules")
+	fs.StringVar(&le.Namespace, "leader-elect-lease-namespace", le.Namespace, "namespace of the leader Lease")
+	fs.StringVar(&le.Name, "leader-elect-lease-name", le.Name, "name of the leader Lease")
+	fs.DurationVar(&le.LeaseDuration, "leader-elect-lease-duration", le.LeaseDuration, "how long a standby waits after the leader's last renewal before it takes over")
+	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "how long the leader retries renewing before it gives up leading")
+	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "how often candidates try to acquire or renew the Lease")
 }
 
 // Validate reports the first invalid option.
@@ -77,6 +89,9 @@ func (o *Options) Validate() error {
 		if _, err := os.Stat(o.SecretFile); err != nil {
 			return fmt.Errorf("--secret-file: %w", err)
 		}
+	}
+	if le := o.LeaderElection; le.Enabled && (le.Name == "" || le.Namespace == "" || le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline) {
+		return errors.New("--leader-elect: want a lease name and namespace, and lease duration > renew deadline > retry period > 0")
 	}
 	if o.Scoring != "BinPacking" && o.Scoring != "Spread" {
 		return fmt.Errorf("--scoring %q: want BinPacking or Spread", o.Scoring)
