@@ -35,12 +35,12 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 			return
 		}
 		if agentID != "" {
-			f.log.Warn("agent removed", "agent_id", agentID)
-			if a, ok := f.pool.RemoveAgent(agentID); ok {
-				f.nodes.remove(ctx, a.Node)
-			}
-			f.namer.Forget(agentID)
-			f.forgetExecutor(agentID)
+			// The master lost the agent: it is unreachable (its tasks are
+			// TASK_UNREACHABLE) and may come back. Its node turns NotReady
+			// with the unreachable taint; it is deleted only once the agent
+			// is gone for good (TASK_GONE_BY_OPERATOR).
+			f.log.Warn("agent lost", "agent_id", agentID)
+			f.pool.Reachable(agentID, false)
 		}
 	case scheduler.Event_HEARTBEAT, scheduler.Event_MESSAGE:
 	default:
@@ -77,6 +77,20 @@ func (f *Framework) reconcile(ctx context.Context) {
 	if err := f.call(ctx, calls.Reconcile()); err != nil {
 		f.log.Warn("implicit reconciliation failed", "err", err)
 	}
+}
+
+// removeAgent forgets an agent that is gone for good and deletes its node.
+func (f *Framework) removeAgent(ctx context.Context, agentID string) {
+	name, known := f.nodeOfAgent(agentID)
+	if a, ok := f.pool.RemoveAgent(agentID); ok {
+		name, known = a.Node, true
+	}
+	if known {
+		f.log.Warn("agent gone; deleting its node", "agent_id", agentID, "node", name)
+		f.nodes.remove(ctx, name)
+	}
+	f.namer.Forget(agentID)
+	f.forgetExecutor(agentID)
 }
 
 // agentOfNode is the agent behind one of our nodes, from the pool or the

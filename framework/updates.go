@@ -56,6 +56,9 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 		f.pool.Reachable(agentID, false)
 	case mesos.TASK_RUNNING, mesos.TASK_STARTING:
 		f.pool.Reachable(agentID, true)
+	case mesos.TASK_GONE_BY_OPERATOR:
+		// The operator marked the agent gone: it never comes back.
+		defer f.removeAgent(ctx, agentID)
 	}
 	pod, err := f.podByUID(ctx, uid)
 	if err != nil {
