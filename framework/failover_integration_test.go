@@ -47,8 +47,8 @@ func bindingReactor(kube *fake.Clientset) k8stesting.ReactionFunc {
 // starts another on the same master and Kubernetes API, as a restart after
 // a crash: the new process reconciles and ends with one task per live pod
 // and no task without a pod. A pod whose Binding the first process never
-// wrote is bound to its task's node; a task whose pod was deleted while no
-// framework ran is killed; a bound pod whose task never existed fails with
+// wrote is bound to its task's node; a task whose pod was deleted, or
+// marked Failed, while no framework ran is killed; a bound pod whose task never existed fails with
 // TaskLost; a launch of a pod whose task already runs there is adopted
 // without a second ACCEPT.
 func TestFailoverReconciles(t *testing.T) {
@@ -127,9 +127,9 @@ func TestFailoverReconciles(t *testing.T) {
 	}
 
 	first, stop := start()
-	bound, unbound, deleted := testPod("bound", "bound"), testPod("unbound", "unbound"), testPod("deleted", "deleted")
-	bound.Spec.NodeName, deleted.Spec.NodeName = nodeName, nodeName
-	for _, p := range []*corev1.Pod{bound, unbound, deleted} {
+	bound, unbound, deleted, failed := testPod("bound", "bound"), testPod("unbound", "unbound"), testPod("deleted", "deleted"), testPod("failed", "failed")
+	bound.Spec.NodeName, deleted.Spec.NodeName, failed.Spec.NodeName = nodeName, nodeName, nodeName
+	for _, p := range []*corev1.Pod{bound, unbound, deleted, failed} {
 		if _, err := kube.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -140,9 +140,9 @@ func TestFailoverReconciles(t *testing.T) {
 			t.Fatalf("launch %s: %v", p.Name, err)
 		}
 	}
-	poll(t, "three running tasks", nil, 0, func() bool {
+	poll(t, "four running tasks", nil, 0, func() bool {
 		st := taskStates()
-		for _, p := range []*corev1.Pod{bound, unbound, deleted} {
+		for _, p := range []*corev1.Pod{bound, unbound, deleted, failed} {
 			if st[podtask.TaskID(p.UID)] != "TASK_RUNNING" {
 				return false
 			}
@@ -155,9 +155,16 @@ func TestFailoverReconciles(t *testing.T) {
 	})
 	stop()
 
-	// While no framework runs: a pod is deleted, and a pod appears bound to
-	// the node with no task (as if its ACCEPT never reached the master).
+	// While no framework runs: a pod is deleted, a pod is marked Failed
+	// (by an operator or a controller) while its task runs, and a pod
+	// appears bound to the node with no task (as if its ACCEPT never
+	// reached the master).
 	if err := kube.CoreV1().Pods("default").Delete(ctx, "deleted", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	failedNow := getPod("failed")
+	failedNow.Status.Phase = corev1.PodFailed
+	if _, err := kube.CoreV1().Pods("default").UpdateStatus(ctx, failedNow, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	ghost := testPod("ghost", "ghost")
@@ -181,6 +188,12 @@ func TestFailoverReconciles(t *testing.T) {
 	poll(t, "the deleted pod's task killed", nil, 0, func() bool {
 		return taskStates()[podtask.TaskID(deleted.UID)] == "TASK_KILLED"
 	})
+	poll(t, "the Failed pod's task killed", nil, 0, func() bool {
+		return taskStates()[podtask.TaskID(failed.UID)] == "TASK_KILLED"
+	})
+	if p := getPod("failed"); p == nil || p.Status.Phase != corev1.PodFailed {
+		t.Errorf("the Failed pod after its task was killed: %+v", p)
+	}
 	poll(t, "the pod without a task Failed", nil, 0, func() bool {
 		p := getPod("ghost")
 		return p != nil && p.Status.Phase == corev1.PodFailed && p.Status.Reason == status.ReasonTaskLost
