@@ -184,7 +184,7 @@ func (c *cluster) stop() {
 	// Everything runs in-process but the pods: each agent's kubemesos
 	// executor is a child process, as on a Mesos agent.
 	for _, kid := range children(pid) {
-		if args := cmdline(kid); len(args) < 2 || args[1] != "executor" {
+		if args := cmdline(kid); !isExecutor(args) {
 			t.Errorf("kubemesos up has a child process %d %q that is not an executor; it should run everything else in-process", kid, args)
 		}
 	}

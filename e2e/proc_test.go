@@ -60,3 +60,45 @@ func processesOf(path string) []int {
 	}
 	return out
 }
+
+// syscallKill sends SIGKILL to pid.
+func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+
+// isExecutor reports whether a command line runs the kubemesos executor:
+// directly, or through the shell of an executor command (an executor
+// fetched from a separate framework process runs as `sh -c "./kubemesos
+// executor"`).
+func isExecutor(args []string) bool {
+	if len(args) > 1 && args[1] == "executor" {
+		return true
+	}
+	return len(args) == 3 && strings.HasSuffix(args[0], "sh") && args[1] == "-c" && strings.HasSuffix(args[2], "kubemesos executor")
+}
+
+// executors lists the kubemesos executor processes among the descendants of
+// pid (the executors themselves, not their shells).
+func executors(pid int) []int {
+	var out []int
+	for _, kid := range children(pid) {
+		args := cmdline(kid)
+		switch {
+		case len(args) > 1 && args[1] == "executor":
+			out = append(out, kid)
+		case isExecutor(args):
+			out = append(out, executors(kid)...)
+		}
+	}
+	return out
+}
+
+// environ returns the environment of pid.
+func environ(pid int) map[string]string {
+	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	out := map[string]string{}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}

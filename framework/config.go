@@ -32,6 +32,9 @@ const (
 	DefaultNodeStatusInterval = time.Second
 	// DefaultLeaseInterval: node leases are renewed this often.
 	DefaultLeaseInterval = 10 * time.Second
+	// DefaultReconcileInterval: tasks are reconciled this often (and on
+	// every subscription).
+	DefaultReconcileInterval = 5 * time.Minute
 	// FrameworkIDConfigMap holds the framework ID (key "frameworkID").
 	FrameworkIDConfigMap = "kubemesos-framework"
 )
@@ -70,6 +73,8 @@ type Config struct {
 	Version string
 	// NodeStatusInterval and LeaseInterval: see the defaults.
 	NodeStatusInterval, LeaseInterval time.Duration
+	// ReconcileInterval: see the default.
+	ReconcileInterval time.Duration
 }
 
 // Validate reports why cfg cannot be used, if it cannot.
@@ -111,6 +116,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defd(&cfg.LaunchWindow, DefaultLaunchWindow)
 	defd(&cfg.NodeStatusInterval, DefaultNodeStatusInterval)
 	defd(&cfg.LeaseInterval, DefaultLeaseInterval)
+	defd(&cfg.ReconcileInterval, DefaultReconcileInterval)
 	if cfg.KubeletPort == 0 {
 		cfg.KubeletPort = DefaultKubeletPort
 	}
@@ -124,7 +130,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 		seen[r] = true
 	}
-	for name, d := range map[string]time.Duration{"offer hold": cfg.OfferHold, "decline refuse": cfg.DeclineRefuse, "failover timeout": cfg.FailoverTimeout, "launch window": cfg.LaunchWindow} {
+	for name, d := range map[string]time.Duration{"offer hold": cfg.OfferHold, "decline refuse": cfg.DeclineRefuse, "failover timeout": cfg.FailoverTimeout, "launch window": cfg.LaunchWindow, "reconcile interval": cfg.ReconcileInterval} {
 		if d < 0 {
 			return cfg, fmt.Errorf("framework: %s %v is negative", name, d)
 		}

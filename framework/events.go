@@ -35,12 +35,12 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 			return
 		}
 		if agentID != "" {
-			f.log.Warn("agent removed", "agent_id", agentID)
-			if a, ok := f.pool.RemoveAgent(agentID); ok {
-				f.nodes.remove(ctx, a.Node)
-			}
-			f.namer.Forget(agentID)
-			f.forgetExecutor(agentID)
+			// The master lost the agent: it is unreachable (its tasks are
+			// TASK_UNREACHABLE) and may come back. Its node turns NotReady
+			// with the unreachable taint; it is deleted only once the agent
+			// is gone for good (TASK_GONE_BY_OPERATOR).
+			f.log.Warn("agent lost", "agent_id", agentID)
+			f.pool.Reachable(agentID, false)
 		}
 	case scheduler.Event_HEARTBEAT, scheduler.Event_MESSAGE:
 	default:
@@ -51,6 +51,10 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 // reconcile asks the master for the state of the tasks our bound pods name
 // (explicit), then of every task it has of ours (implicit).
 func (f *Framework) reconcile(ctx context.Context) {
+	f.reconcileMu.Lock()
+	f.lastReconcile = f.clock.Now()
+	f.reconcileMu.Unlock()
+	f.metrics.reconciliations.Inc()
 	tasks := map[string]string{}
 	pods, err := f.podLister.List(everything())
 	if err == nil {
@@ -75,6 +79,20 @@ func (f *Framework) reconcile(ctx context.Context) {
 	}
 }
 
+// removeAgent forgets an agent that is gone for good and deletes its node.
+func (f *Framework) removeAgent(ctx context.Context, agentID string) {
+	name, known := f.nodeOfAgent(agentID)
+	if a, ok := f.pool.RemoveAgent(agentID); ok {
+		name, known = a.Node, true
+	}
+	if known {
+		f.log.Warn("agent gone; deleting its node", "agent_id", agentID, "node", name)
+		f.nodes.remove(ctx, name)
+	}
+	f.namer.Forget(agentID)
+	f.forgetExecutor(agentID)
+}
+
 // agentOfNode is the agent behind one of our nodes, from the pool or the
 // Node object's label.
 func (f *Framework) agentOfNode(name string) (string, bool) {
@@ -82,6 +100,18 @@ func (f *Framework) agentOfNode(name string) (string, bool) {
 		return id, true
 	}
 	return f.nodes.agentOf(name)
+}
+
+// nodeOfAgent is the node of one of our agents, from the pool or the Node
+// objects' labels.
+func (f *Framework) nodeOfAgent(agentID string) (string, bool) {
+	if agentID == "" {
+		return "", false
+	}
+	if a, ok := f.pool.Agent(agentID); ok && a.Node != "" {
+		return a.Node, true
+	}
+	return f.nodes.nodeOf(agentID)
 }
 
 func isTerminal(p *corev1.Pod) bool {

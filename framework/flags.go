@@ -22,5 +22,6 @@ func (cfg *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&cfg.LaunchWindow, "launch-window", DefaultLaunchWindow, "launches for one agent within this window go out in one ACCEPT")
 	fs.StringVar(&cfg.ExecutorURI, "executor-uri", cfg.ExecutorURI, "where agents fetch the kubemesos executor (default: the framework's own endpoint)")
 	fs.StringVar(&cfg.ExecutorCommand, "executor-command", cfg.ExecutorCommand, "command that starts the fetched executor (default \"./kubemesos executor\")")
+	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", DefaultReconcileInterval, "how often tasks are reconciled with the master (also on every subscription)")
 	fs.StringVar(&cfg.Namespace, "framework-namespace", DefaultNamespace, "namespace of the ConfigMap that keeps the framework ID")
 }

@@ -75,6 +75,10 @@ type Framework struct {
 	execMu    sync.Mutex
 	executors map[string]mesos.ExecutorInfo
 
+	// lastReconcile is when reconcile last ran (periodic reconciliation).
+	reconcileMu   sync.Mutex
+	lastReconcile time.Time
+
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex
 	ips  map[string]string
@@ -88,6 +92,9 @@ type task struct {
 	directory     string
 	logs          map[string][]string
 	killSent      bool
+	// launchedHere: this process sent the LAUNCH (the scheduler that asked
+	// for it writes the Binding).
+	launchedHere bool
 }
 
 // Option adjusts a Framework built by New (tests inject a clock).
@@ -231,7 +238,21 @@ func (f *Framework) periodic(ctx context.Context) {
 		}
 		f.updateDemand(ctx)
 		f.nodes.sync(ctx, now)
+		if f.reconcileDue(now) {
+			f.reconcile(ctx)
+		}
 	}
+}
+
+// reconcileDue reports whether the periodic reconciliation is due (only
+// while subscribed: every subscription reconciles at once).
+func (f *Framework) reconcileDue(now time.Time) bool {
+	f.callMu.RLock()
+	subscribed := f.caller != nil
+	f.callMu.RUnlock()
+	f.reconcileMu.Lock()
+	defer f.reconcileMu.Unlock()
+	return subscribed && now.Sub(f.lastReconcile) >= f.cfg.ReconcileInterval
 }
 
 func (f *Framework) decline(ctx context.Context, d offer.Decline) {

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
@@ -32,6 +33,39 @@ func (o offersAPI) Launch(ctx context.Context, pod *corev1.Pod, node string) err
 	return o.f.launch(ctx, pod, node)
 }
 
+// ErrTaskExists is returned by Launch for a pod whose task still runs on
+// another node: the task is being killed, and a later attempt launches anew
+// (Mesos refuses a second task with the same ID while the first lives).
+var ErrTaskExists = errors.New("the pod's task still runs on another node")
+
+// existingTask handles a launch of a pod that already has a live task (one
+// launched by an earlier framework process, or one whose Binding failed):
+// on the same node the task is adopted (the caller writes the Binding); on
+// another node it is killed and the launch refused.
+func (f *Framework) existingTask(ctx context.Context, pod *corev1.Pod, nodeName, agentID string) (handled bool, err error) {
+	f.tasksMu.Lock()
+	t, ok := f.tasks[pod.UID]
+	if !ok || isTaskTerminal(t) {
+		f.tasksMu.Unlock()
+		return false, nil
+	}
+	taskAgent := t.agentID
+	sendKill := taskAgent != agentID && !t.killSent
+	if sendKill {
+		t.killSent = true
+	}
+	f.tasksMu.Unlock()
+	f.pool.Unreserve(nodeName, pod.UID)
+	if taskAgent == agentID {
+		f.log.Info("adopting the pod's running task", "pod", pod.Namespace+"/"+pod.Name, "task_id", podtask.TaskID(pod.UID), "node", nodeName)
+		return true, nil
+	}
+	if sendKill {
+		f.kill(ctx, pod.UID, taskAgent, 0)
+	}
+	return true, fmt.Errorf("launch %s/%s on %s: %w (agent %s)", pod.Namespace, pod.Name, nodeName, ErrTaskExists, taskAgent)
+}
+
 // launchReq is one pod waiting for its agent's batch to go out.
 type launchReq struct {
 	pod  *corev1.Pod
@@ -47,6 +81,9 @@ func (f *Framework) launch(ctx context.Context, pod *corev1.Pod, nodeName string
 	if !ok {
 		f.pool.Unreserve(nodeName, pod.UID)
 		return fmt.Errorf("launch %s/%s: node %s: %w", pod.Namespace, pod.Name, nodeName, offer.ErrUnknownNode)
+	}
+	if handled, err := f.existingTask(ctx, pod, nodeName, agentID); handled {
+		return err
 	}
 	if err := podtask.Check(pod); err != nil {
 		f.pool.Unreserve(nodeName, pod.UID)
@@ -145,7 +182,7 @@ func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch,
 	// updates (even a fast TASK_ERROR) find it.
 	f.tasksMu.Lock()
 	for _, c := range launched {
-		f.tasks[c.Pod] = &task{agentID: l.AgentID, node: nodeName, state: mesos.TASK_STAGING}
+		f.tasks[c.Pod] = &task{agentID: l.AgentID, node: nodeName, state: mesos.TASK_STAGING, launchedHere: true}
 	}
 	f.tasksMu.Unlock()
 	call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(l.OfferIDs...)).With(calls.RefuseSeconds(0))

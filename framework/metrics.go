@@ -15,6 +15,8 @@ type metrics struct {
 	launchLatency prometheus.Histogram
 	updates       *prometheus.CounterVec // by state
 	subscriptions prometheus.Counter
+	// reconciliations counts RECONCILE rounds (explicit and implicit).
+	reconciliations prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -41,8 +43,12 @@ func newMetrics() *metrics {
 			Namespace: "kubemesos", Subsystem: "framework", Name: "subscriptions_total",
 			Help: "Successful subscriptions to the Mesos master.",
 		}),
+		reconciliations: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "reconciliations_total",
+			Help: "Task reconciliation rounds sent to the master (on subscription and periodic).",
+		}),
 	}
-	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions)
+	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations)
 	for _, o := range []string{"received", "used", "declined", "rescinded"} {
 		m.offers.WithLabelValues(o)
 	}

@@ -70,6 +70,19 @@ func (s *nodeSync) agentOf(name string) (string, bool) {
 	return id, ok
 }
 
+// nodeOf is the node name of an agent, from its last view or the existing
+// Node objects.
+func (s *nodeSync) nodeOf(agentID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, id := range s.byName {
+		if id == agentID {
+			return name, true
+		}
+	}
+	return "", false
+}
+
 // remove deletes the node of a removed agent.
 func (s *nodeSync) remove(ctx context.Context, name string) {
 	s.mu.Lock()
@@ -104,18 +117,26 @@ func (s *nodeSync) sync(ctx context.Context, now time.Time) {
 	s.mu.Unlock()
 	for _, name := range names {
 		s.mu.Lock()
-		a := s.agents[name]
+		a, ok := s.agents[name]
 		s.mu.Unlock()
+		if !ok {
+			continue // removed meanwhile
+		}
 		desired := node.Build(node.Agent{
 			ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
 			Offered: a.Offered, Used: a.Used, Ready: !a.Unreachable,
 		}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
-		if s.writer.Due(desired, now) {
+		s.mu.Lock()
+		due := s.writer.Due(desired, now)
+		s.mu.Unlock()
+		if due {
 			if err := s.write(ctx, desired); err != nil {
 				s.f.log.Warn("node write failed", "node", name, "err", err)
 				continue
 			}
+			s.mu.Lock()
 			s.writer.Wrote(desired, now)
+			s.mu.Unlock()
 		}
 		if renew {
 			if err := s.renewLease(ctx, name, now); err != nil {
@@ -155,9 +176,14 @@ func (s *nodeSync) write(ctx context.Context, desired *corev1.Node) error {
 			metaChanged = true
 		}
 	}
-	if desired.Spec.ProviderID != next.Spec.ProviderID || !sameTaints(desired.Spec.Taints, next.Spec.Taints) {
+	unreachable := []corev1.Taint{node.UnreachableTaint}
+	stale := sameTaints(unreachable, next.Spec.Taints) && !sameTaints(unreachable, desired.Spec.Taints)
+	if desired.Spec.ProviderID != next.Spec.ProviderID || !sameTaints(desired.Spec.Taints, next.Spec.Taints) || stale {
 		next.Spec.ProviderID = desired.Spec.ProviderID
-		next.Spec.Taints = mergeTaints(next.Spec.Taints, desired.Spec.Taints)
+		next.Spec.Taints = mergeTaints(next.Spec.Taints, desired.Spec.Taints, metav1.Now())
+		if stale {
+			next.Spec.Taints = withoutTaint(next.Spec.Taints, node.UnreachableTaint)
+		}
 		metaChanged = true
 	}
 	if metaChanged {
@@ -203,12 +229,27 @@ func sameTaints(want, have []corev1.Taint) bool {
 }
 
 // mergeTaints adds ours to the node's taints (others, e.g. the node
-// lifecycle controller's, stay).
-func mergeTaints(have, want []corev1.Taint) []corev1.Taint {
+// lifecycle controller's, stay); a NoExecute taint added gets TimeAdded.
+func mergeTaints(have, want []corev1.Taint, now metav1.Time) []corev1.Taint {
 	out := append([]corev1.Taint(nil), have...)
 	for _, w := range want {
 		if !sameTaints([]corev1.Taint{w}, out) {
+			if w.Effect == corev1.TaintEffectNoExecute && w.TimeAdded == nil {
+				w.TimeAdded = &now
+			}
 			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// withoutTaint is taints less any with drop's key and effect (our
+// unreachable taint, once the agent is reachable again).
+func withoutTaint(taints []corev1.Taint, drop corev1.Taint) []corev1.Taint {
+	var out []corev1.Taint
+	for _, t := range taints {
+		if t.Key != drop.Key || t.Effect != drop.Effect {
+			out = append(out, t)
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/kubemesos/kubemesos/framework/podtask"
+	"github.com/kubemesos/kubemesos/framework/reconcile"
 	"github.com/kubemesos/kubemesos/framework/status"
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
@@ -55,27 +56,50 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 		f.pool.Reachable(agentID, false)
 	case mesos.TASK_RUNNING, mesos.TASK_STARTING:
 		f.pool.Reachable(agentID, true)
+	case mesos.TASK_GONE_BY_OPERATOR:
+		// The operator marked the agent gone: it never comes back.
+		defer f.removeAgent(ctx, agentID)
 	}
 	pod, err := f.podByUID(ctx, uid)
 	if err != nil {
 		return err
 	}
 	terminal := status.IsTerminal(st.GetState())
-	if pod == nil {
-		// No pod: a task with no pod is killed (its pod was deleted).
-		if !terminal && st.GetState() != mesos.TASK_KILLING {
-			f.log.Info("task without pod; killing it", "task_id", st.TaskID.Value, "agent_id", agentID)
-			f.kill(ctx, uid, agentID, 0)
+	taskNode, _ := f.nodeOfAgent(agentID)
+	f.tasksMu.Lock()
+	known := f.tasks[uid]
+	facts := reconcile.Task{State: st.GetState(), Node: taskNode}
+	if known != nil {
+		facts.LaunchedHere, facts.KillSent = known.launchedHere, known.killSent
+	}
+	f.tasksMu.Unlock()
+	action := reconcile.Decide(facts, podFacts(pod))
+	switch action {
+	case reconcile.Kill:
+		f.log.Info("task without a pod to run for; killing it", "task_id", st.TaskID.Value, "agent_id", agentID, "state", st.GetState().String())
+		f.tasksMu.Lock()
+		if known != nil {
+			known.killSent = true
 		}
+		f.tasksMu.Unlock()
+		f.kill(ctx, uid, agentID, 0)
 		f.forgetTask(uid, agentID, terminal)
 		return nil
+	case reconcile.Ignore:
+		f.forgetTask(uid, agentID, terminal)
+		return nil
+	case reconcile.Bind:
+		if pod, err = f.bind(ctx, pod, taskNode); err != nil {
+			return err
+		}
+		f.log.Info("bound a pod to the node of the task an earlier framework process launched", "pod", pod.Namespace+"/"+pod.Name, "node", taskNode, "task_id", st.TaskID.Value)
 	}
 	f.tasksMu.Lock()
 	t, ok := f.tasks[uid]
 	if !ok {
 		// A task launched before a restart: count what it holds on its
 		// agent again, so that the node's allocatable stays truthful.
-		t = &task{agentID: agentID, node: pod.Spec.NodeName}
+		t = &task{agentID: agentID, node: taskNode}
 		f.tasks[uid] = t
 		if !terminal {
 			f.pool.TaskRunning(agentID, uid, mesosoffers.PodClaim(pod, f.DefaultRole()).Resources)
@@ -122,6 +146,33 @@ func (f *Framework) forgetTask(uid types.UID, agentID string, terminal bool) {
 	f.tasksMu.Lock()
 	delete(f.tasks, uid)
 	f.tasksMu.Unlock()
+}
+
+// podFacts is what reconcile.Decide needs of a pod (nil: no pod).
+func podFacts(p *corev1.Pod) reconcile.Pod {
+	if p == nil {
+		return reconcile.Pod{}
+	}
+	return reconcile.Pod{Exists: true, Node: p.Spec.NodeName, Terminal: isTerminal(p), Deleting: p.DeletionTimestamp != nil}
+}
+
+// bind writes the Binding of a pod whose task runs on node: the one a
+// framework process that died after the ACCEPT never wrote.
+// It returns the bound pod as the API server has it.
+func (f *Framework) bind(ctx context.Context, pod *corev1.Pod, node string) (*corev1.Pod, error) {
+	binding := &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+	}
+	pods := f.kube.CoreV1().Pods(pod.Namespace)
+	if err := pods.Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("bind %s/%s to %s: %w", pod.Namespace, pod.Name, node, err)
+	}
+	bound, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("bind %s/%s: read it back: %w", pod.Namespace, pod.Name, err)
+	}
+	return bound, nil
 }
 
 // podByUID finds a pod in the cache (nil if there is none).

@@ -90,8 +90,17 @@ func Build(a Agent, cfg Config, now metav1.Time) *corev1.Node {
 	if cfg.Taint != nil {
 		n.Spec.Taints = []corev1.Taint{*cfg.Taint}
 	}
+	if !a.Ready {
+		// The standard taint, so that the taint manager evicts the pods
+		// after their tolerationSeconds (the writer stamps TimeAdded).
+		n.Spec.Taints = append(n.Spec.Taints, UnreachableTaint)
+	}
 	return n
 }
+
+// UnreachableTaint is put on the node of an unreachable agent, and removed
+// once it is reachable again.
+var UnreachableTaint = corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}
 
 // kubeletAddresses are a node's addresses: those of the framework's
 // endpoint, which serves the node's kubelet API, and nothing else, since

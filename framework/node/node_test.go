@@ -107,9 +107,16 @@ func TestBuild(t *testing.T) {
 	if readyStatus(n) != corev1.ConditionTrue {
 		t.Errorf("ready = %v", readyStatus(n))
 	}
+	if len(n.Spec.Taints) != 1 || n.Spec.Taints[0] != *taint {
+		t.Errorf("ready node's taints = %v, want only %v", n.Spec.Taints, *taint)
+	}
 	a.Ready = false
-	if readyStatus(Build(a, Config{}, metav1.Now())) != corev1.ConditionUnknown {
+	unready := Build(a, Config{}, metav1.Now())
+	if readyStatus(unready) != corev1.ConditionUnknown {
 		t.Error("unready agent's node is not NotReady")
+	}
+	if len(unready.Spec.Taints) != 1 || unready.Spec.Taints[0] != UnreachableTaint {
+		t.Errorf("unready node's taints = %v, want %s:NoExecute", unready.Spec.Taints, corev1.TaintNodeUnreachable)
 	}
 }
 

@@ -60,12 +60,32 @@ launching each pod as a Mesos task run by the kubemesos executor.`,
 				return err
 			}
 			defer os.RemoveAll(dir)
+			var lost <-chan struct{}
+			if o.LeaderElection.Enabled {
+				if lost, err = lead(ctx, o.LeaderElection, restConfig, logger); err != nil {
+					return err
+				}
+			}
 			r, err := Start(ctx, o, Env{Kubeconfig: kubeconfig, RESTConfig: restConfig, Dir: dir, Logger: logger})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "kubemesos framework is subscribed to %s; endpoint https://%s\n", o.Framework.MesosURL, r.Addr())
-			return r.Wait()
+			done := make(chan error, 1)
+			go func() { done <- r.Wait() }()
+			select {
+			case err := <-done:
+				return err
+			case <-lost:
+				if ctx.Err() != nil {
+					// A clean stop releases the lease: not a loss.
+					return <-done
+				}
+				// Another replica may lead now: stop at once, so that two
+				// processes never schedule together.
+				_ = r.Stop()
+				return errors.New("lost the leader lease")
+			}
 		},
 	}
 	o.AddFlags(cmd.Flags())

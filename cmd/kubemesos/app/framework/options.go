@@ -24,8 +24,9 @@ type Options struct {
 	LogLevel        string
 	// KubeAPIQPS and KubeAPIBurst limit the framework's and its
 	// kube-scheduler's requests to the Kubernetes API each.
-	KubeAPIQPS   float32
-	KubeAPIBurst int
+	KubeAPIQPS     float32
+	KubeAPIBurst   int
+	LeaderElection LeaderElection
 }
 
 // NewOptions returns the defaults.
@@ -47,6 +48,10 @@ func NewOptions() *Options {
 		LogLevel:     "info",
 		KubeAPIQPS:   500,
 		KubeAPIBurst: 1000,
+		LeaderElection: LeaderElection{
+			Enabled: true, Namespace: framework.DefaultNamespace, Name: DefaultLeaseName,
+			LeaseDuration: DefaultLeaseDuration, RenewDeadline: DefaultRenewDeadline, RetryPeriod: DefaultRetryPeriod,
+		},
 	}
 }
 
@@ -68,6 +73,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "requests per second to the Kubernetes API, for the framework (it writes the status of every pod and node) and for its kube-scheduler each")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "burst of requests to the Kubernetes API above --kube-api-qps")
+	le := &o.LeaderElection
+	fs.BoolVar(&le.Enabled, "leader-elect", le.Enabled, "run as one of several replicas: only the holder of the leader Lease subscribes and schedules")
+	fs.StringVar(&le.Namespace, "leader-elect-lease-namespace", le.Namespace, "namespace of the leader Lease")
+	fs.StringVar(&le.Name, "leader-elect-lease-name", le.Name, "name of the leader Lease")
+	fs.DurationVar(&le.LeaseDuration, "leader-elect-lease-duration", le.LeaseDuration, "how long a standby waits after the leader's last renewal before it takes over")
+	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "how long the leader retries renewing before it gives up leading")
+	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "how often candidates try to acquire or renew the Lease")
 }
 
 // Validate reports the first invalid option.
@@ -88,6 +100,9 @@ func (o *Options) Validate() error {
 	}
 	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0 {
 		return fmt.Errorf("--kube-api-qps %v and --kube-api-burst %d must be positive", o.KubeAPIQPS, o.KubeAPIBurst)
+	}
+	if le := o.LeaderElection; le.Enabled && (le.Name == "" || le.Namespace == "" || le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline) {
+		return errors.New("--leader-elect: want a lease name and namespace, and lease duration > renew deadline > retry period > 0")
 	}
 	if o.Scoring != "BinPacking" && o.Scoring != "Spread" {
 		return fmt.Errorf("--scoring %q: want BinPacking or Spread", o.Scoring)

@@ -1,0 +1,151 @@
+package framework
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubemesos/kubemesos/framework/node"
+	"github.com/kubemesos/kubemesos/framework/status"
+	"github.com/kubemesos/kubemesos/mesos-sim/local"
+	"github.com/kubemesos/kubemesos/mesos-sim/spec"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
+)
+
+// TestUnreachableAgentTaintsItsNode partitions an agent that runs a pod
+// (mesos-sim marks it unreachable): the pod turns not Ready, and the node
+// NotReady with the standard unreachable NoExecute taint, which the taint
+// manager acts on; the node stays. An agent the operator marks gone fails
+// its pods at once (TaskLost) and its node is deleted.
+func TestUnreachableAgentTaintsItsNode(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, _ := spec.ParseResources(local.DefaultAgentResources)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := local.Start(ctx, ln, local.Config{Agents: 2, AgentMode: local.AgentsSim, AgentResources: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = cluster.Stop(stopCtx)
+	}()
+	kube := fake.NewClientset()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	f, err := New(Config{MesosURL: cluster.URL, OfferHold: time.Hour, ExecutorURI: "http://127.0.0.1:1/kubemesos"}, kube, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	const nodeName = "sim-agent-0"
+	poll(t, "offers that fit the pod", nil, 0, func() bool {
+		_, ok := f.Offers().Available(nodeName, "*")
+		return ok
+	})
+	run := func(name, nodeName string) {
+		pod := testPod(name, name)
+		pod.Spec.NodeName = nodeName
+		if _, err := kube.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, "reserve", nil, 0, func() bool { return f.Offers().Reserve(nodeName, mesosoffers.PodClaim(pod, "*")) == nil })
+		if err := f.Offers().Launch(ctx, pod, nodeName); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const goneNode = "sim-agent-1"
+	run("p", nodeName)
+	run("q", goneNode)
+	getNode := func() *corev1.Node {
+		n, err := kube.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return nil
+		}
+		return n
+	}
+	hasTaint := func(n *corev1.Node) bool {
+		for _, tn := range n.Spec.Taints {
+			if tn.Key == node.UnreachableTaint.Key && tn.Effect == node.UnreachableTaint.Effect && tn.TimeAdded != nil {
+				return true
+			}
+		}
+		return false
+	}
+	ready := func(n *corev1.Node) corev1.ConditionStatus {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	poll(t, "pod Running and node Ready without the taint", nil, 0, func() bool {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+		n := getNode()
+		return err == nil && p.Status.Phase == corev1.PodRunning && n != nil && ready(n) == corev1.ConditionTrue && !hasTaint(n)
+	})
+	agentID, _ := f.pool.AgentOf(nodeName)
+	if err := cluster.Master.MarkUnreachable(agentID); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "node NotReady with the unreachable taint", nil, 0, func() bool {
+		n := getNode()
+		return n != nil && ready(n) == corev1.ConditionUnknown && hasTaint(n)
+	})
+	poll(t, "pod not Ready", nil, 0, func() bool {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				return c.Status == corev1.ConditionFalse
+			}
+		}
+		return false
+	})
+
+	if _, err := kube.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{}); err != nil {
+		t.Errorf("the unreachable agent's node: %v, want it kept", err)
+	}
+
+	poll(t, "pod q Running", nil, 0, func() bool {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, "q", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning
+	})
+	goneID, _ := f.pool.AgentOf(goneNode)
+	if err := cluster.Master.MarkGone(goneID); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "pod q Failed with TaskLost", nil, 0, func() bool {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, "q", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodFailed && p.Status.Reason == status.ReasonTaskLost
+	})
+	poll(t, "the gone agent's node deleted", nil, 0, func() bool {
+		_, err := kube.CoreV1().Nodes().Get(ctx, goneNode, metav1.GetOptions{})
+		return err != nil
+	})
+}
