@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/podtask"
 	"github.com/kubemesos/kubemesos/framework/status"
-	"github.com/kubemesos/kubemesos/mesos-sim/local"
-	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
@@ -54,20 +51,7 @@ func bindingReactor(kube *fake.Clientset) k8stesting.ReactionFunc {
 func TestFailoverReconciles(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, _ := spec.ParseResources(local.DefaultAgentResources)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := local.Start(ctx, ln, local.Config{Agents: 1, AgentMode: local.AgentsSim, AgentResources: res})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = cluster.Stop(stopCtx)
-	}()
+	cluster := startMesosSim(ctx, t, 1)
 	target, _ := url.Parse(cluster.URL)
 	counter := &acceptCounter{}
 	proxy := httptest.NewServer(counter.handler(target))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -26,8 +25,6 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/node"
 	"github.com/kubemesos/kubemesos/framework/podtask"
-	"github.com/kubemesos/kubemesos/mesos-sim/local"
-	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
@@ -138,23 +135,7 @@ func testPod(name, uid string) *corev1.Pod {
 func TestFrameworkAgainstMesosSim(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := spec.ParseResources(local.DefaultAgentResources)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := local.Start(ctx, ln, local.Config{Agents: 2, AgentMode: local.AgentsSim, AgentResources: res})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = cluster.Stop(stopCtx)
-	}()
+	cluster := startMesosSim(ctx, t, 2)
 	target, _ := url.Parse(cluster.URL)
 	counter := &acceptCounter{}
 	proxy := httptest.NewServer(counter.handler(target))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
-
-	"github.com/kubemesos/kubemesos/mesos-sim/local"
-	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
 func TestConfigDefaultsAndValidation(t *testing.T) {
@@ -103,20 +99,7 @@ func TestLogLocation(t *testing.T) {
 func TestRestartIsAFailover(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, _ := spec.ParseResources(local.DefaultAgentResources)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := local.Start(ctx, ln, local.Config{Agents: 1, AgentResources: res})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = cluster.Stop(stopCtx)
-	}()
+	cluster := startMesosSim(ctx, t, 1)
 	kube := fake.NewClientset()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	start := func() (*Framework, func()) {

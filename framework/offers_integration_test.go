@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -12,9 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	testingclock "k8s.io/utils/clock/testing"
-
-	"github.com/kubemesos/kubemesos/mesos-sim/local"
-	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
 // TestDeclineSuppressRevive checks the offer flow against mesos-sim: with
@@ -24,20 +20,7 @@ import (
 func TestDeclineSuppressRevive(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, _ := spec.ParseResources(local.DefaultAgentResources)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := local.Start(ctx, ln, local.Config{Agents: 1, AgentResources: res})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = cluster.Stop(stopCtx)
-	}()
+	cluster := startMesosSim(ctx, t, 1)
 	kube := fake.NewClientset()
 	clk := testingclock.NewFakeClock(time.Now())
 	f, err := New(Config{MesosURL: cluster.URL, OfferHold: 2 * time.Second, DeclineRefuse: time.Hour},

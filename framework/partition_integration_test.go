@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"testing"
 	"time"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/node"
 	"github.com/kubemesos/kubemesos/framework/status"
-	"github.com/kubemesos/kubemesos/mesos-sim/local"
-	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
@@ -28,20 +25,7 @@ import (
 func TestUnreachableAgentTaintsItsNode(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, _ := spec.ParseResources(local.DefaultAgentResources)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := local.Start(ctx, ln, local.Config{Agents: 2, AgentMode: local.AgentsSim, AgentResources: res})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = cluster.Stop(stopCtx)
-	}()
+	cluster := startMesosSim(ctx, t, 2)
 	kube := fake.NewClientset()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -4,16 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/client-go/kubernetes/fake"
 	testingclock "k8s.io/utils/clock/testing"
-
-	"github.com/kubemesos/kubemesos/mesos-sim/local"
-	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
 // TestPeriodicReconciliation checks that the framework reconciles once on
@@ -21,20 +17,7 @@ import (
 func TestPeriodicReconciliation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, _ := spec.ParseResources(local.DefaultAgentResources)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := local.Start(ctx, ln, local.Config{Agents: 1, AgentMode: local.AgentsSim, AgentResources: res})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stopCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = cluster.Stop(stopCtx)
-	}()
+	cluster := startMesosSim(ctx, t, 1)
 	clk := testingclock.NewFakeClock(time.Now())
 	const interval = time.Minute
 	f, err := New(Config{MesosURL: cluster.URL, ReconcileInterval: interval}, fake.NewClientset(), slog.New(slog.NewTextHandler(io.Discard, nil)), WithClock(clk))
