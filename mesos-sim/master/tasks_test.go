@@ -154,11 +154,27 @@ func TestInvalidOffersAndTasks(t *testing.T) {
 		}
 		// Reusing a used offer: TASK_DROPPED (partition aware), REASON_INVALID_OFFERS.
 		launch(t, s, offer, commandTask("late", offer, 1, 128))
-		if st := awaitUpdate(t, s, "late", false); st.GetState() != mesos.TASK_DROPPED || st.GetReason() != mesos.REASON_INVALID_OFFERS {
-			t.Errorf("task on a used offer: %v", st)
+		// The remainder of the first offer comes back within an allocation
+		// interval, which may be before or after the dropped task's update:
+		// keep whichever arrives.
+		var late *mesos.TaskStatus
+		var next *mesos.Offer
+		for deadline := time.Now().Add(wait); late == nil || next == nil; {
+			ev, err := s.Next(time.Until(deadline))
+			if err != nil {
+				t.Fatalf("waiting for the dropped task's update and the next offer: %v", err)
+			}
+			switch {
+			case ev.Type == scheduler.Event_OFFERS && len(ev.Offers.Offers) > 0 && next == nil:
+				next = &ev.Offers.Offers[0]
+			case ev.Type == scheduler.Event_UPDATE && ev.Update.Status.TaskID.Value == "late":
+				late = &ev.Update.Status
+			}
+		}
+		if late.GetState() != mesos.TASK_DROPPED || late.GetReason() != mesos.REASON_INVALID_OFFERS {
+			t.Errorf("task on a used offer: %v", late)
 		}
 		// A duplicate task id gets TASK_ERROR.
-		next := firstOffer(t, s)
 		launch(t, s, next, commandTask("ok", next, 1, 128))
 		if st := awaitUpdate(t, s, "ok", false); st.GetState() != mesos.TASK_ERROR {
 			t.Errorf("duplicate task id: %v", st)
