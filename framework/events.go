@@ -17,7 +17,9 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 	case scheduler.Event_OFFERS:
 		offers := ev.GetOffers().GetOffers()
 		f.metrics.offers.WithLabelValues("received").Add(float64(len(offers)))
-		f.pool.Add(f.clock.Now(), offers...)
+		now := f.clock.Now()
+		f.pool.Add(now, offers...)
+		f.flushWaiting(ctx, now, f.offeredNodes(offers))
 	case scheduler.Event_RESCIND:
 		f.metrics.offers.WithLabelValues("rescinded").Inc()
 		f.pool.Rescind(ev.GetRescind().OfferID.Value)

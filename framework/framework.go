@@ -60,6 +60,9 @@ type Framework struct {
 
 	batchMu sync.Mutex
 	batches map[string][]*launchReq // by node
+	// waiting holds, by node, launches whose claims wait for the remainder
+	// of the agent's last ACCEPT to be offered again.
+	waiting map[string][]*launchReq
 
 	tasksMu sync.Mutex
 	tasks   map[types.UID]*task
@@ -134,6 +137,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		metrics: newMetrics(),
 		ready:   make(chan struct{}),
 		batches: map[string][]*launchReq{},
+		waiting: map[string][]*launchReq{},
 		tasks:   map[types.UID]*task{},
 		pending: map[types.UID]bool{},
 		ips:     map[string]string{},
@@ -236,6 +240,7 @@ func (f *Framework) periodic(ctx context.Context) {
 		for _, d := range f.pool.Expired(now) {
 			f.decline(ctx, d)
 		}
+		f.flushWaiting(ctx, now, f.waitingNodes())
 		f.updateDemand(ctx)
 		f.nodes.sync(ctx, now)
 		if f.reconcileDue(now) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
@@ -102,7 +103,10 @@ func (f *Framework) launch(ctx context.Context, pod *corev1.Pod, nodeName string
 	f.batches[nodeName] = append(f.batches[nodeName], req)
 	f.batchMu.Unlock()
 	if first {
-		f.clock.AfterFunc(f.cfg.LaunchWindow, func() { f.flush(context.WithoutCancel(ctx), nodeName) })
+		// The clock is not read inside AfterFunc (a fake clock holds its
+		// lock while it runs the function).
+		at := f.clock.Now().Add(f.cfg.LaunchWindow)
+		f.clock.AfterFunc(f.cfg.LaunchWindow, func() { f.flush(context.WithoutCancel(ctx), nodeName, at) })
 	}
 	select {
 	case err := <-req.done:
@@ -115,21 +119,34 @@ func (f *Framework) launch(ctx context.Context, pod *corev1.Pod, nodeName string
 	}
 }
 
-// flush sends the batch of one node: one ACCEPT per role with a LAUNCH of
-// every pod's task, on all the agent's offers of that role; what is left
-// goes back with a zero refuse filter.
-func (f *Framework) flush(ctx context.Context, nodeName string) {
+// flush sends the batch of one node, with its waiting launches: one ACCEPT
+// per role with a LAUNCH of every pod's task, on all the agent's offers of
+// that role; what is left goes back with a zero refuse filter. Launches
+// whose claims rest on a remainder still returning to the master wait for
+// the agent's next offer (see flushWaiting).
+func (f *Framework) flush(ctx context.Context, nodeName string, now time.Time) {
 	f.batchMu.Lock()
-	reqs := f.batches[nodeName]
+	reqs := append(f.waiting[nodeName], f.batches[nodeName]...)
 	delete(f.batches, nodeName)
+	delete(f.waiting, nodeName)
 	f.batchMu.Unlock()
+	if len(reqs) == 0 {
+		return
+	}
 	byUID := map[types.UID]*launchReq{}
 	uids := make([]types.UID, 0, len(reqs))
 	for _, r := range reqs {
 		byUID[r.pod.UID] = r
 		uids = append(uids, r.pod.UID)
 	}
-	launches, missing, err := f.pool.Take(nodeName, uids)
+	launches, waiting, missing, err := f.pool.Take(now, nodeName, uids)
+	if len(waiting) > 0 {
+		f.batchMu.Lock()
+		for _, uid := range waiting {
+			f.waiting[nodeName] = append(f.waiting[nodeName], byUID[uid])
+		}
+		f.batchMu.Unlock()
+	}
 	for _, uid := range missing {
 		e := err
 		if e == nil {

@@ -55,6 +55,9 @@ type agent struct {
 	offers map[string]*held
 	claims map[types.UID]mesosoffers.Claim
 	tasks  map[types.UID]mesosoffers.Resources
+	// returning is, by role, the unused remainder of offers just accepted,
+	// on its way back to the master (see returning.go).
+	returning map[string]returning
 }
 
 type held struct {
@@ -65,8 +68,8 @@ type held struct {
 
 // Pool holds offers and claims. The zero value is not usable: use NewPool.
 type Pool struct {
-	hold  time.Duration
-	namer Namer
+	hold, returnFor time.Duration
+	namer           Namer
 
 	mu      sync.Mutex
 	agents  map[string]*agent // by agent ID
@@ -79,12 +82,13 @@ type Pool struct {
 // names agents' nodes with namer.
 func NewPool(hold time.Duration, namer Namer) *Pool {
 	return &Pool{
-		hold:    hold,
-		namer:   namer,
-		agents:  map[string]*agent{},
-		nodes:   map[string]string{},
-		offers:  map[string]*held{},
-		changed: map[string]bool{},
+		hold:      hold,
+		returnFor: DefaultReturnWindow,
+		namer:     namer,
+		agents:    map[string]*agent{},
+		nodes:     map[string]string{},
+		offers:    map[string]*held{},
+		changed:   map[string]bool{},
 	}
 }
 
@@ -95,6 +99,7 @@ func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
 	for _, o := range offers {
 		a := p.agentLocked(o)
 		h := &held{offer: o, role: o.GetAllocationInfo().GetRole(), at: now}
+		delete(a.returning, h.role)
 		a.offers[o.ID.Value] = h
 		p.offers[o.ID.Value] = h
 		for _, e := range o.ExecutorIDs {
@@ -114,10 +119,11 @@ func (p *Pool) agentLocked(o mesos.Offer) *agent {
 		return a
 	}
 	a := &agent{
-		Agent:  Agent{ID: id, Hostname: o.Hostname, Node: p.namer(id, o.Hostname)},
-		offers: map[string]*held{},
-		claims: map[types.UID]mesosoffers.Claim{},
-		tasks:  map[types.UID]mesosoffers.Resources{},
+		Agent:     Agent{ID: id, Hostname: o.Hostname, Node: p.namer(id, o.Hostname)},
+		offers:    map[string]*held{},
+		claims:    map[types.UID]mesosoffers.Claim{},
+		tasks:     map[types.UID]mesosoffers.Resources{},
+		returning: map[string]returning{},
 	}
 	p.agents[id] = a
 	p.nodes[a.Node] = id
@@ -161,6 +167,7 @@ func (p *Pool) Clear() {
 	p.offers = map[string]*held{}
 	for _, a := range p.agents {
 		a.offers = map[string]*held{}
+		a.returning = map[string]returning{}
 		p.refreshLocked(a)
 	}
 }
@@ -199,6 +206,7 @@ func (p *Pool) Reachable(agentID string, reachable bool) {
 			delete(p.offers, id)
 		}
 		a.offers = map[string]*held{}
+		a.returning = map[string]returning{}
 	}
 	p.refreshLocked(a)
 }
@@ -289,6 +297,9 @@ func (p *Pool) availableLocked(a *agent, role string) mesosoffers.Available {
 		}
 	}
 	free := Summarize(offered)
+	if r, ok := a.returning[role]; ok {
+		free = Add(free, r.resources)
+	}
 	for _, c := range a.claims {
 		if c.Role == role {
 			free = Sub(free, c.Resources)
@@ -361,57 +372,100 @@ type Launch struct {
 
 // Take removes the claims of pods on node, with every offer of their roles
 // on that agent, and returns one Launch per role (sorted by role). Pods
-// with no claim on the node are returned in missing.
-func (p *Pool) Take(node string, pods []types.UID) (launches []Launch, missing []types.UID, err error) {
+// with no claim on the node are returned in missing. A claim that the
+// agent's offers do not cover while the remainder of its last ACCEPT is
+// still returning (see returning.go) keeps its claim and is returned in
+// waiting: take it again once the agent offers anew. What a Launch leaves
+// unused is remembered as returning from now on.
+func (p *Pool) Take(now time.Time, node string, pods []types.UID) (launches []Launch, waiting, missing []types.UID, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a, ok := p.agents[p.nodes[node]]
 	if !ok {
-		return nil, pods, fmt.Errorf("node %s: %w", node, ErrUnknownNode)
+		return nil, nil, pods, fmt.Errorf("node %s: %w", node, ErrUnknownNode)
 	}
 	execRole := ""
 	if !a.Executor {
 		execRole = p.executorRoleLocked(a)
 	}
-	byRole := map[string]*Launch{}
+	byRole := map[string][]mesosoffers.Claim{}
 	for _, uid := range pods {
 		c, ok := a.claims[uid]
 		if !ok {
 			missing = append(missing, uid)
 			continue
 		}
-		delete(a.claims, uid)
-		l := byRole[c.Role]
-		if l == nil {
-			l = &Launch{AgentID: a.ID, Role: c.Role}
-			byRole[c.Role] = l
-		}
-		l.Claims = append(l.Claims, c)
-		a.tasks[uid] = c.Resources
+		byRole[c.Role] = append(byRole[c.Role], c)
 	}
-	roles := sortedKeys(byRole)
-	for _, role := range roles {
-		l := byRole[role]
-		for _, id := range sortedKeys(a.offers) {
-			h := a.offers[id]
-			if h.role != role {
-				continue
-			}
-			l.OfferIDs = append(l.OfferIDs, h.offer.ID)
-			l.Resources = append(l.Resources, h.offer.Resources...)
-			delete(a.offers, id)
-			delete(p.offers, id)
+	for _, role := range sortedKeys(byRole) {
+		l, wait := p.takeRoleLocked(now, a, role, byRole[role], !a.Executor && (role == execRole || execRole == ""))
+		waiting = append(waiting, wait...)
+		if l != nil {
+			launches = append(launches, *l)
 		}
-		if !a.Executor && (role == execRole || execRole == "") {
-			l.NewExecutor = true
-			a.Executor = true
-		}
-		launches = append(launches, *l)
 	}
-	if len(roles) > 0 {
+	if !a.Executor && len(launches) > 0 {
+		// The executor's role has only waiting claims: the first launch
+		// pays for the executor.
+		launches[0].NewExecutor = true
+		a.Executor = true
+	}
+	if len(launches) > 0 {
 		p.refreshLocked(a)
 	}
-	return launches, missing, nil
+	return launches, waiting, missing, nil
+}
+
+// takeRoleLocked takes the claims of one role that can go out now with every
+// offer of that role, and returns the Launch (nil if none) and the pods
+// whose claims wait for the returning remainder.
+func (p *Pool) takeRoleLocked(now time.Time, a *agent, role string, claims []mesosoffers.Claim, newExecutor bool) (*Launch, []types.UID) {
+	var offered []mesos.Resource
+	var offerIDs []string
+	for _, id := range sortedKeys(a.offers) {
+		if h := a.offers[id]; h.role == role {
+			offered = append(offered, h.offer.Resources...)
+			offerIDs = append(offerIDs, id)
+		}
+	}
+	left := Summarize(offered)
+	if newExecutor {
+		left = Sub(left, ExecutorResources)
+	}
+	r, isReturning := a.returning[role]
+	isReturning = isReturning && now.Before(r.until)
+	l := &Launch{AgentID: a.ID, Role: role}
+	var waiting []types.UID
+	for _, c := range claims {
+		if fit, _ := Fits(c.Resources, left); !fit && isReturning {
+			waiting = append(waiting, c.Pod)
+			continue
+		}
+		left = Sub(left, c.Resources)
+		l.Claims = append(l.Claims, c)
+	}
+	if len(l.Claims) == 0 {
+		return nil, waiting
+	}
+	for _, c := range l.Claims {
+		delete(a.claims, c.Pod)
+		a.tasks[c.Pod] = c.Resources
+	}
+	for _, id := range offerIDs {
+		h := a.offers[id]
+		l.OfferIDs = append(l.OfferIDs, h.offer.ID)
+		l.Resources = append(l.Resources, h.offer.Resources...)
+		delete(a.offers, id)
+		delete(p.offers, id)
+	}
+	if newExecutor {
+		l.NewExecutor = true
+		a.Executor = true
+	}
+	if p.returnFor > 0 {
+		a.returning[role] = returning{resources: left, until: now.Add(p.returnFor)}
+	}
+	return l, waiting
 }
 
 // Decline is a batch of offers of one agent to decline.
@@ -428,6 +482,7 @@ func (p *Pool) Expired(now time.Time) []Decline {
 	var out []Decline
 	for _, agentID := range sortedKeys(p.agents) {
 		a := p.agents[agentID]
+		p.expireReturningLocked(a, now)
 		claimed := map[string]bool{}
 		for _, c := range a.claims {
 			claimed[c.Role] = true

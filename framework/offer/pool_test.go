@@ -107,9 +107,9 @@ func TestPoolScenario(t *testing.T) {
 		t.Fatalf("claimed offers declined: %+v", d)
 	}
 
-	launches, missing, err := p.Take("node-a1", []types.UID{"p1", "p2", "p3"})
-	if err != nil || len(missing) != 1 || missing[0] != "p3" {
-		t.Fatalf("Take: %v missing %v", err, missing)
+	launches, waiting, missing, err := p.Take(t0, "node-a1", []types.UID{"p1", "p2", "p3"})
+	if err != nil || len(missing) != 1 || missing[0] != "p3" || len(waiting) != 0 {
+		t.Fatalf("Take: %v missing %v waiting %v", err, missing, waiting)
 	}
 	if len(launches) != 1 {
 		t.Fatalf("launches = %+v, want one", launches)
@@ -119,8 +119,13 @@ func TestPoolScenario(t *testing.T) {
 		t.Fatalf("launch = %+v", l)
 	}
 	av, _ = p.Available("node-a1", "*")
-	if av.CPUs != 0 || av.Executor.CPUs != 0 {
-		t.Fatalf("after take: %+v (offers consumed, executor launching)", av)
+	if !near(av.CPUs, 1.9) || av.Executor.CPUs != 0 {
+		t.Fatalf("after take: %+v (offers consumed, their remainder returning, executor launching)", av)
+	}
+	p.Expired(t0.Add(DefaultReturnWindow))
+	av, _ = p.Available("node-a1", "*")
+	if av.CPUs != 0 {
+		t.Fatalf("after the return window: %+v", av)
 	}
 	a, _ := p.Agent("a1")
 	if a.Used.CPUs != 2 || !a.Executor {
@@ -190,7 +195,7 @@ func TestPoolTakeSplitsRoles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	launches, _, err := p.Take("node-a1", []types.UID{"x", "y"})
+	launches, _, _, err := p.Take(time.Unix(0, 0), "node-a1", []types.UID{"x", "y"})
 	if err != nil || len(launches) != 2 || launches[0].Role != "*" || launches[1].Role != "web" {
 		t.Fatalf("launches %+v, %v", launches, err)
 	}

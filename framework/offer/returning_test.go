@@ -1,0 +1,101 @@
+package offer
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// TestPoolReturning follows the remainder of an ACCEPT: claimable while it
+// returns, launches on it wait for the agent's next offer, and after the
+// window it is gone.
+func TestPoolReturning(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPool(2*time.Second, nameByAgent)
+	p.Add(t0, anOffer("o1", "a1", "*", 4, 4096))
+	if err := p.Reserve("node-a1", claim("p1", 1, 1024, "*")); err != nil {
+		t.Fatal(err)
+	}
+	launches, waiting, _, err := p.Take(t0, "node-a1", []types.UID{"p1"})
+	if err != nil || len(launches) != 1 || len(waiting) != 0 {
+		t.Fatalf("first take: %+v waiting %v: %v", launches, waiting, err)
+	}
+
+	// 4 offered - 0.1 executor - 1 used: 2.9 returning.
+	av, _ := p.Available("node-a1", "*")
+	if !near(av.CPUs, 2.9) || !near(av.MemMiB, 4096-64-1024) {
+		t.Fatalf("returning: %+v", av)
+	}
+	for _, tc := range []struct {
+		name string
+		uid  string
+		cpus float64
+		want error
+	}{
+		{"fits the remainder", "p2", 2, nil},
+		{"beyond the remainder", "p3", 1, ErrNoFit},
+		{"rest of the remainder", "p4", 0.5, nil},
+	} {
+		if err := p.Reserve("node-a1", claim(tc.uid, tc.cpus, 64, "*")); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Reserve = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	// No offer yet: the launches wait.
+	t1 := t0.Add(100 * time.Millisecond)
+	launches, waiting, _, err = p.Take(t1, "node-a1", []types.UID{"p2"})
+	if err != nil || len(launches) != 0 || len(waiting) != 1 || waiting[0] != "p2" {
+		t.Fatalf("take on returning: %+v waiting %v: %v", launches, waiting, err)
+	}
+	if d := p.Expired(t1.Add(time.Hour)); len(d) != 0 {
+		t.Fatalf("declined while claimed: %+v", d)
+	}
+
+	// The remainder comes back as an offer: p2 goes out on it.
+	t2 := t0.Add(500 * time.Millisecond)
+	p.Add(t2, anOffer("o2", "a1", "*", 2.9, 3008, ExecutorID))
+	launches, waiting, _, err = p.Take(t2, "node-a1", []types.UID{"p2"})
+	if err != nil || len(launches) != 1 || len(waiting) != 0 || launches[0].OfferIDs[0].Value != "o2" || launches[0].NewExecutor {
+		t.Fatalf("take on the new offer: %+v waiting %v: %v", launches, waiting, err)
+	}
+	av, _ = p.Available("node-a1", "*")
+	if !near(av.CPUs, 0.4) {
+		t.Fatalf("returning after the second take, less p4's claim: %+v", av)
+	}
+
+	// p4 waits on that remainder; the window passes with no offer: it goes
+	// out on nothing (the ACCEPT fails it and the scheduler retries).
+	t3 := t2.Add(time.Second)
+	if _, waiting, _, _ = p.Take(t3, "node-a1", []types.UID{"p4"}); len(waiting) != 1 {
+		t.Fatalf("p4 within the window: waiting %v", waiting)
+	}
+	t4 := t2.Add(DefaultReturnWindow)
+	launches, waiting, _, err = p.Take(t4, "node-a1", []types.UID{"p4"})
+	if err != nil || len(launches) != 1 || len(waiting) != 0 || len(launches[0].OfferIDs) != 0 || launches[0].Claims[0].Pod != "p4" {
+		t.Fatalf("p4 after the window: %+v waiting %v: %v", launches, waiting, err)
+	}
+	p.Expired(t4.Add(2 * DefaultReturnWindow))
+	if av, _ = p.Available("node-a1", "*"); av.CPUs != 0 {
+		t.Fatalf("after the window: %+v", av)
+	}
+}
+
+// TestPoolReturningWindowOff: with no window the remainder is not counted
+// and nothing waits (the behaviour before returning remainders).
+func TestPoolReturningWindowOff(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPool(2*time.Second, nameByAgent)
+	p.SetReturnWindow(0)
+	p.Add(t0, anOffer("o1", "a1", "*", 4, 4096))
+	if err := p.Reserve("node-a1", claim("p1", 1, 1024, "*")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := p.Take(t0, "node-a1", []types.UID{"p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Reserve("node-a1", claim("p2", 0.5, 64, "*")); !errors.Is(err, ErrNoFit) {
+		t.Fatalf("Reserve on no offers = %v", err)
+	}
+}
