@@ -118,8 +118,12 @@ func TestStartAndWait(t *testing.T) {
 		{"mounts without namespace", Spec{Argv: []string{"true"}, Mounts: []volume.Mount{{Source: dir, Target: "/x"}}}, ErrNoNamespace.Error()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if len(tc.spec.Mounts) > 0 && CanNamespace() {
-				t.Skip("root on Linux makes namespaces")
+			if len(tc.spec.Mounts) > 0 {
+				// Run the case as an executor that cannot make mount
+				// namespaces would, also where this one can (as root).
+				saved := canNamespace
+				canNamespace = func() bool { return false }
+				defer func() { canNamespace = saved }()
 			}
 			if _, err := Start(tc.spec); err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("error %v, want %q", err, tc.err)

@@ -14,7 +14,9 @@ import (
 	"github.com/kubemesos/kubemesos/executor/volume"
 )
 
-func canNamespace() bool { return os.Geteuid() == 0 }
+// canNamespace reports whether this process can make mount namespaces (a
+// variable so that tests can take the other path).
+var canNamespace = func() bool { return os.Geteuid() == 0 }
 
 // setup is what a dedicated thread prepares before it starts a command:
 // its cgroup v1 groups, the mounts of a private mount namespace (none: the

@@ -9,7 +9,8 @@ import (
 	"github.com/kubemesos/kubemesos/executor/volume"
 )
 
-func canNamespace() bool { return false }
+// canNamespace: mount namespaces are Linux only.
+var canNamespace = func() bool { return false }
 
 type setup struct {
 	cgroupTasks []string

@@ -115,7 +115,7 @@ func TestContainerThatCannotBeCreatedFailsThePod(t *testing.T) {
 func TestEnvironmentWithoutEnvIgnoresEnvError(t *testing.T) {
 	h := startPod(t, podOf(corev1.RestartPolicyNever, shell("main", "exit 0")), func(c *Config) {
 		c.Env = func(*corev1.Pod, *corev1.Container, *protocol.PodTask) ([]string, error) {
-			return nil, errors.New("env: not implemented yet")
+			return nil, errors.New("environment could not be computed")
 		}
 	})
 	if s := h.waitDone(); s.Phase != corev1.PodSucceeded {
