@@ -68,7 +68,7 @@ func Executable(dir string) (string, error) {
 }
 
 // Extract writes the embedded slim executor into dir, once, and returns its
-// path (see extract).
+// absolute path (see extract).
 func Extract(dir string) (string, error) {
 	if !Embedded() {
 		return "", ErrNotEmbedded
@@ -83,6 +83,10 @@ func Extract(dir string) (string, error) {
 // Files of other contents (earlier versions) are removed: a running
 // executor keeps its open file.
 func extract(dir string, content []byte, sum string) (string, error) {
+	dir, err := filepath.Abs(dir) // the path is run from agents' sandboxes
+	if err != nil {
+		return "", fmt.Errorf("slim executor directory: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("slim executor directory: %w", err)
 	}
