@@ -30,7 +30,7 @@ var rules = []rule{
 		"the executor runs on shared agents without Kubernetes credentials"},
 	{"cmd/kubemesos-executor/", []string{"k8s.io/kubernetes", "k8s.io/client-go", "k8s.io/apiserver", "k8s.io/component-base",
 		module + "/controlplane", module + "/kubescheduler", module + "/framework", module + "/scheduler-plugin", module + "/mesos-sim"},
-		"the slim executor embedded in kubemesos is the executor alone: linking Kubernetes in costs every executor ~60 MiB of resident pages (docs/benchmarks.md)"},
+		"the slim executor embedded in kubemesos is the executor alone: linking Kubernetes in costs every executor 23–73 MiB of resident memory (docs/benchmarks.md)"},
 	{"framework/", []string{"k8s.io/kubernetes"},
 		"the framework core stays light; only the kube-scheduler wiring imports k8s.io/kubernetes"},
 	{"scheduler-plugin/", []string{"k8s.io/kubernetes", module + "/framework"},
