@@ -13,9 +13,9 @@ import (
 // TestUpRunsSlimExecutor: the kubemesos of `make build` carries the slim
 // executor (`kubemesos version` says so, with its hash); `kubemesos up`
 // extracts it into its data directory and its agents run that file for
-// pods, which reports the same version as kubemesos. A binary built with a
-// plain `go build` (what this package builds without KUBEMESOS_BINARY)
-// embeds none, and the test is skipped.
+// pods. It reports the same version and takes the same command line as
+// `kubemesos executor`. A binary built with a plain `go build` (what this
+// package builds without KUBEMESOS_BINARY) embeds none: the test is skipped.
 func TestUpRunsSlimExecutor(t *testing.T) {
 	needBinary(t)
 	out, err := exec.Command(binary, "version").Output()
@@ -57,6 +57,12 @@ func TestUpRunsSlimExecutor(t *testing.T) {
 	got, err := exec.Command(want, "version").Output()
 	if err != nil || strings.TrimSpace(string(got)) != lines[0] {
 		t.Errorf("the slim executor's version: %q (%v), want %q", got, err, lines[0])
+	}
+	// The same command line: the same flags and help.
+	slimHelp, err1 := exec.Command(want, "executor", "--help").Output()
+	fullHelp, err2 := exec.Command(binary, "executor", "--help").Output()
+	if err1 != nil || err2 != nil || string(slimHelp) != string(fullHelp) {
+		t.Errorf("`executor --help` of the slim executor (%v):\n%s\nof kubemesos (%v):\n%s", err1, slimHelp, err2, fullHelp)
 	}
 	if fi, err := os.Stat(want); err != nil || fi.Mode().Perm() != 0o755 {
 		t.Errorf("the slim executor's file: %v (%v), want mode 0755", fi.Mode(), err)
