@@ -39,6 +39,9 @@ func TestUpRunsSlimExecutor(t *testing.T) {
 	c.apply(t, deployment("slim", 2, "v1"))
 	c.eventuallyRunning(t, "app=slim", 2)
 
+	// Executors start from a link that keeps its name across versions (an
+	// executor's command must not change) to the content-addressed file.
+	link := filepath.Join(dataDir, "kubemesos-executor")
 	want := filepath.Join(dataDir, "kubemesos-executor-"+hash)
 	var execs []int
 	eventually(t, time.Minute, func() string {
@@ -52,6 +55,9 @@ func TestUpRunsSlimExecutor(t *testing.T) {
 		exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
 		if err != nil || exe != want {
 			t.Errorf("executor %d runs %q (%v), want the extracted slim executor %s", pid, exe, err, want)
+		}
+		if args := cmdline(pid); len(args) == 0 || args[0] != link {
+			t.Errorf("executor %d was started as %q, want %s", pid, args, link)
 		}
 	}
 	got, err := exec.Command(want, "version").Output()

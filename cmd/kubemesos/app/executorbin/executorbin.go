@@ -13,10 +13,14 @@ import (
 )
 
 // FilePrefix starts the name of an extracted executor; the rest of the name
-// is the start of its SHA-256 (HashLen hex digits).
+// is the start of its SHA-256 (HashLen hex digits). LinkName is the symbolic
+// link to the current one, the path that executors are started from: it
+// stays the same across versions, as an executor's command must (a master
+// refuses a launch whose ExecutorInfo differs from the running executor's).
 const (
 	FilePrefix = "kubemesos-executor-"
 	HashLen    = 16
+	LinkName   = "kubemesos-executor"
 )
 
 // ErrNotEmbedded is returned by Extract from a build without the slim
@@ -53,9 +57,9 @@ func Describe() string {
 	return fmt.Sprintf("slim, embedded (sha256:%s, %.1f MiB)", SHA256()[:HashLen], float64(len(image))/(1<<20))
 }
 
-// Executable returns the file that runs `executor` on this host: the
-// embedded slim executor extracted into dir (see Extract), or, in a build
-// without it, this binary itself.
+// Executable returns the path that runs `executor` on this host: the
+// embedded slim executor extracted into dir (dir/LinkName, see Extract), or,
+// in a build without it, this binary itself.
 func Executable(dir string) (string, error) {
 	if !Embedded() {
 		self, err := os.Executable()
@@ -67,8 +71,8 @@ func Executable(dir string) (string, error) {
 	return Extract(dir)
 }
 
-// Extract writes the embedded slim executor into dir, once, and returns its
-// absolute path (see extract).
+// Extract writes the embedded slim executor into dir, once, and returns the
+// absolute path of dir/LinkName, which points at it (see extract).
 func Extract(dir string) (string, error) {
 	if !Embedded() {
 		return "", ErrNotEmbedded
@@ -77,11 +81,12 @@ func Extract(dir string) (string, error) {
 }
 
 // extract writes content, whose hex SHA-256 is sum, to dir/FilePrefix<sum
-// prefix> with mode 0755, unless a file of that name already holds it. The
-// file appears whole or not at all (written to a temporary name, synced,
-// renamed), so concurrent extractors and a crash midway are harmless.
-// Files of other contents (earlier versions) are removed: a running
-// executor keeps its open file.
+// prefix> with mode 0755, unless a file of that name already holds it, and
+// points the symbolic link dir/LinkName at it; it returns the link's path.
+// The file and the link appear whole or not at all (written to a temporary
+// name, synced, renamed), so concurrent extractors and a crash midway are
+// harmless. Files of other contents (earlier versions) are removed: a
+// running executor keeps its open file.
 func extract(dir string, content []byte, sum string) (string, error) {
 	dir, err := filepath.Abs(dir) // the path is run from agents' sandboxes
 	if err != nil {
@@ -91,14 +96,28 @@ func extract(dir string, content []byte, sum string) (string, error) {
 		return "", fmt.Errorf("slim executor directory: %w", err)
 	}
 	name := FilePrefix + sum[:HashLen]
-	path := filepath.Join(dir, name)
-	if holds(path, int64(len(content)), sum) {
-		removeStale(dir, name)
-		return path, nil
+	if !holds(filepath.Join(dir, name), int64(len(content)), sum) {
+		if err := writeFile(dir, name, content); err != nil {
+			return "", err
+		}
 	}
+	link := filepath.Join(dir, LinkName)
+	if target, err := os.Readlink(link); err != nil || target != name {
+		if err := symlink(dir, name, LinkName); err != nil {
+			return "", err
+		}
+	}
+	removeStale(dir, name)
+	return link, nil
+}
+
+// writeFile writes content to dir/name with mode 0755 through a temporary
+// file, synced and renamed.
+func writeFile(dir, name string, content []byte) error {
+	path := filepath.Join(dir, name)
 	tmp, err := os.CreateTemp(dir, name+".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("extract the slim executor: %w", err)
+		return fmt.Errorf("extract the slim executor: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename: a no-op
 	_, err = tmp.Write(content)
@@ -115,10 +134,33 @@ func extract(dir string, content []byte, sum string) (string, error) {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return "", fmt.Errorf("extract the slim executor to %s: %w", path, err)
+		return fmt.Errorf("extract the slim executor to %s: %w", path, err)
 	}
-	removeStale(dir, name)
-	return path, nil
+	return nil
+}
+
+// symlink makes dir/name a symbolic link to target (a name in dir), or
+// replaces what is there, atomically: a link made under a temporary name
+// is renamed over it.
+func symlink(dir, target, name string) error {
+	tmp, err := os.CreateTemp(dir, name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("link the slim executor: %w", err)
+	}
+	tmpName := tmp.Name()
+	tmp.Close()
+	defer os.Remove(tmpName) // after the rename: a no-op
+	// The name CreateTemp reserved is taken over by the link.
+	if err := os.Remove(tmpName); err != nil {
+		return fmt.Errorf("link the slim executor: %w", err)
+	}
+	if err := os.Symlink(target, tmpName); err != nil {
+		return fmt.Errorf("link the slim executor: %w", err)
+	}
+	if err := os.Rename(tmpName, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("link the slim executor as %s: %w", filepath.Join(dir, name), err)
+	}
+	return nil
 }
 
 // holds reports whether path is an executable regular file of size bytes

@@ -14,10 +14,11 @@ func TestExtract(t *testing.T) {
 	sum := sha256Hex(content)
 	name := FilePrefix + sum[:HashLen]
 	for _, tc := range []struct {
-		name   string
-		before map[string]string // files in dir before, name → content
-		mode   os.FileMode       // of `name` when in before
-		kept   []string          // other files left in dir
+		name    string
+		before  map[string]string // files in dir before, name → content
+		mode    os.FileMode       // of `name` when in before
+		oldLink string            // LinkName's target before, if any
+		kept    []string          // other files left in dir
 	}{
 		{name: "empty directory"},
 		{name: "already extracted", before: map[string]string{name: string(content)}, mode: 0o755},
@@ -31,8 +32,11 @@ func TestExtract(t *testing.T) {
 				FilePrefix + "0123456789abcdef.tmp-1234": "in progress",
 				"kubemesos":                              "not ours",
 			},
-			kept: []string{FilePrefix + "0123456789abcdef.tmp-1234", "kubemesos"},
+			oldLink: FilePrefix + "0123456789abcdef",
+			kept:    []string{FilePrefix + "0123456789abcdef.tmp-1234", "kubemesos"},
 		},
+		{name: "a link to a file that is gone", oldLink: FilePrefix + "0123456789abcdef"},
+		{name: "a regular file where the link goes", before: map[string]string{LinkName: "not a link"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -48,12 +52,20 @@ func TestExtract(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if tc.oldLink != "" {
+				if err := os.Symlink(tc.oldLink, filepath.Join(dir, LinkName)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			path, err := extract(dir, content, sum)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if path != filepath.Join(dir, name) {
-				t.Errorf("path %s, want %s", path, filepath.Join(dir, name))
+			if path != filepath.Join(dir, LinkName) {
+				t.Errorf("path %s, want %s", path, filepath.Join(dir, LinkName))
+			}
+			if target, err := os.Readlink(path); err != nil || target != name {
+				t.Errorf("link to %q (%v), want %q", target, err, name)
 			}
 			got, err := os.ReadFile(path)
 			if err != nil || string(got) != string(content) {
@@ -62,7 +74,7 @@ func TestExtract(t *testing.T) {
 			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o755 {
 				t.Errorf("mode %v (%v), want 0755", fi.Mode(), err)
 			}
-			want := append([]string{name}, tc.kept...)
+			want := append([]string{name, LinkName}, tc.kept...)
 			if have := names(t, dir); !slices.Equal(have, sorted(want)) {
 				t.Errorf("directory holds %q, want %q", have, sorted(want))
 			}
@@ -91,7 +103,7 @@ func TestExtractConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if have := names(t, dir); !slices.Equal(have, []string{FilePrefix + sum[:HashLen]}) {
+	if have := names(t, dir); !slices.Equal(have, []string{LinkName, FilePrefix + sum[:HashLen]}) {
 		t.Fatalf("directory holds %q, want only the executor", have)
 	}
 }
@@ -155,8 +167,11 @@ func TestEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(dir, FilePrefix+SHA256()[:HashLen]); path != want {
+	if want := filepath.Join(dir, LinkName); path != want {
 		t.Errorf("Executable: %s, want %s", path, want)
+	}
+	if target, err := os.Readlink(path); err != nil || target != FilePrefix+SHA256()[:HashLen] {
+		t.Errorf("%s links to %q (%v), want the content-addressed file", path, target, err)
 	}
 	got, err := os.ReadFile(path)
 	if err != nil || sha256Hex(got) != SHA256() || len(got) != len(Image()) {
