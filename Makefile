@@ -3,6 +3,10 @@
 
 GO          ?= go
 BIN         := bin/kubemesos
+# The slim executor (`kubemesos executor` alone), embedded in $(BIN) from a
+# copy in its package's folder (not in git) with -tags slimexecutor.
+SLIM_EXECUTOR := bin/kubemesos-executor
+SLIM_EMBED    := cmd/kubemesos/app/executorbin/kubemesos-executor
 PKG         := github.com/kubemesos/kubemesos
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 K8S_VERSION := v1.37.2
@@ -35,8 +39,10 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/kubemesos
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kubemesos
+build: ## Build bin/kubemesos, with the slim executor (bin/kubemesos-executor) inside
+	$(GO) build -ldflags "$(LDFLAGS) -s -w" -o $(SLIM_EXECUTOR) ./cmd/kubemesos-executor
+	cp $(SLIM_EXECUTOR) $(SLIM_EMBED)
+	$(GO) build -tags slimexecutor -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kubemesos
 
 .PHONY: run
 run: build ## Run a whole cluster: bin/kubemesos up (RUN_ARGS='--agents 3 --reset' to change flags)
@@ -119,4 +125,4 @@ $(PROTOC_GEN_GO):
 
 .PHONY: clean
 clean: ## Remove build output
-	rm -rf bin
+	rm -rf bin $(SLIM_EMBED)

@@ -72,11 +72,11 @@ func BenchmarkLaunchToRunning(b *testing.B) {
 // 3600`) on one executor and reports the executor process's resident
 // memory from /proc (VmRSS, and its anonymous and file-backed parts), not
 // counting the pods' own processes. As above, the executor is the small
-// test binary by default. The kubemesos binary (KUBEMESOS_BINARY=<path>)
-// holds about as much anonymous memory again, since the embedded Kubernetes
-// packages initialise their globals, and several times the file-backed
-// pages (clean pages of the binary, shared with the page cache), although
-// the executor drops those that start-up touched (releaseStartupPages).
+// test binary by default. KUBEMESOS_BINARY=bin/kubemesos-executor measures
+// the slim executor that agents run (`make build` embeds it in kubemesos);
+// KUBEMESOS_BINARY=bin/kubemesos the whole binary, whose embedded Kubernetes
+// packages initialise their globals (12 MiB more anonymous memory) and touch
+// more of its file-backed pages (docs/benchmarks.md compares them).
 // Run with -benchtime 1x.
 func BenchmarkExecutorRSS100Pods(b *testing.B) {
 	const pods, perOffer = 100, 10

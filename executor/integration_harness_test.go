@@ -78,13 +78,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// framework is a test framework on a mesos-sim master with one process
-// agent: it acknowledges every update and sorts them by task.
+// framework is a test framework on a mesos-sim master: it acknowledges
+// every update and sorts them by task.
 type framework struct {
-	tb      testing.TB
-	cluster *local.Cluster
-	s       *simtest.Scheduler
-	exec    *mesos.ExecutorInfo
+	tb   testing.TB
+	s    *simtest.Scheduler
+	exec *mesos.ExecutorInfo
 
 	mu       sync.Mutex
 	updates  map[string]chan mesos.TaskStatus
@@ -116,9 +115,16 @@ func startFramework(tb testing.TB, agentResources string) *framework {
 		defer done()
 		_ = c.Stop(ctx)
 	})
+	return subscribeFramework(tb, c.URL, false)
+}
+
+// subscribeFramework subscribes a framework (checkpointing or not) to the
+// master at masterURL; its executor is testExecutor's.
+func subscribeFramework(tb testing.TB, masterURL string, checkpoint bool) *framework {
+	tb.Helper()
 	// The event stream ends before the cluster stops (cleanups run last
 	// first).
-	s, err := simtest.Subscribe(c.URL+"/api/v1/scheduler", wire.Protobuf, &mesos.FrameworkInfo{User: "root", Name: "executor-test"}, nil)
+	s, err := simtest.Subscribe(masterURL+"/api/v1/scheduler", wire.Protobuf, &mesos.FrameworkInfo{User: "root", Name: "executor-test", Checkpoint: &checkpoint}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -133,7 +139,7 @@ func startFramework(tb testing.TB, agentResources string) *framework {
 		args = append(args, "executor", "--log-level="+level)
 	}
 	f := &framework{
-		tb: tb, cluster: c, s: s,
+		tb: tb, s: s,
 		exec: &mesos.ExecutorInfo{
 			ExecutorID: mesos.ExecutorID{Value: executorID},
 			Name:       strPtr("kubemesos executor"),

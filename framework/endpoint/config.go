@@ -55,6 +55,10 @@ type Config struct {
 	// ExecutorBinary is the path of the kubemesos binary served at
 	// /executor/kubemesos (e.g. os.Executable()); empty: not served (404).
 	ExecutorBinary string
+	// ExecutorImage, if not empty, is served at /executor/kubemesos instead,
+	// from memory (the slim executor embedded in kubemesos); give it or
+	// ExecutorBinary, not both.
+	ExecutorImage []byte
 	// Metrics serves /metrics; nil: not served (404).
 	Metrics http.Handler
 	// Logs finds container logs for the kubelet API's /containerLogs.
@@ -88,6 +92,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logs == nil {
 		return c, errors.New("a log locator (Config.Logs) is required")
+	}
+	if c.ExecutorBinary != "" && len(c.ExecutorImage) > 0 {
+		return c, errors.New("give an executor binary or an executor image, not both")
 	}
 	if c.ExecutorBinary != "" {
 		fi, err := os.Stat(c.ExecutorBinary)

@@ -1,13 +1,15 @@
 package endpoint
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 )
 
 // ExecutorPath is where agents' fetchers download the executor (the
-// kubemesos binary), over plain HTTP.
+// kubemesos binary, or the slim executor it embeds), over plain HTTP.
 const ExecutorPath = "/executor/kubemesos"
 
 // handler routes a request by how it came: plain HTTP gets the executor,
@@ -43,9 +45,15 @@ func serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// serveExecutor serves the kubemesos binary whole (with Content-Length;
-// ranges and conditional requests as http.ServeContent answers them).
+// serveExecutor serves the executor image or the kubemesos binary whole
+// (with Content-Length; ranges and conditional requests as
+// http.ServeContent answers them).
 func (s *Server) serveExecutor(w http.ResponseWriter, r *http.Request) {
+	if len(s.cfg.ExecutorImage) > 0 {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.cfg.ExecutorImage))
+		return
+	}
 	if s.cfg.ExecutorBinary == "" {
 		http.Error(w, "kubemesos: this framework serves no executor binary", http.StatusNotFound)
 		return

@@ -113,24 +113,34 @@ func TestExecutorDownload(t *testing.T) {
 	if err := os.WriteFile(path, binary, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, Config{ExecutorBinary: path})
-	resp, err := http.Get("http://" + s.Addr() + ExecutorPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 || !bytes.Equal(got, binary) {
-		t.Fatalf("download: %d, %d bytes (identical: %v), want 200 and the %d bytes of the binary", resp.StatusCode, len(got), bytes.Equal(got, binary), len(binary))
-	}
-	if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(binary)) {
-		t.Errorf("Content-Length %q, want %d", cl, len(binary))
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
-		t.Errorf("Content-Type %q", ct)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"binary file", Config{ExecutorBinary: path}},
+		{"image in memory", Config{ExecutorImage: binary}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, tc.cfg)
+			resp, err := http.Get("http://" + s.Addr() + ExecutorPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 || !bytes.Equal(got, binary) {
+				t.Fatalf("download: %d, %d bytes (identical: %v), want 200 and the %d bytes of the binary", resp.StatusCode, len(got), bytes.Equal(got, binary), len(binary))
+			}
+			if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(binary)) {
+				t.Errorf("Content-Length %q, want %d", cl, len(binary))
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
 	}
 }
 
@@ -206,6 +216,7 @@ func TestNewValidates(t *testing.T) {
 		{"no locator", Config{Listen: ":0"}, "log locator"},
 		{"missing executor", Config{Listen: ":0", Logs: newTestLocator(), ExecutorBinary: filepath.Join(dir, "none")}, "executor binary"},
 		{"executor is a directory", Config{Listen: ":0", Logs: newTestLocator(), ExecutorBinary: dir}, "not a regular file"},
+		{"executor binary and image", Config{Listen: ":0", Logs: newTestLocator(), ExecutorBinary: filepath.Join(dir, "none"), ExecutorImage: []byte("x")}, "not both"},
 		{"cert without key", Config{Listen: ":0", Logs: newTestLocator(), ServingCert: "x"}, "both"},
 		{"unreadable cert", Config{Listen: ":0", Logs: newTestLocator(), ServingCert: filepath.Join(dir, "c"), ServingKey: filepath.Join(dir, "k")}, "serving certificate"},
 		{"negative poll", Config{Listen: ":0", Logs: newTestLocator(), PollInterval: -time.Second}, "negative"},

@@ -13,6 +13,7 @@ import (
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/bench/modea"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executor"
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executorbin"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/framework"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/kubectl"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/master"
@@ -33,7 +34,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	// global flags on every command. kubemesos has `kubemesos version`.
 	_ = pflag.CommandLine.MarkHidden("version")
 	root.AddCommand(
-		version.NewCommand(),
+		version.NewCommand(executorbin.Describe),
 		master.NewCommand(ctx),
 		agent.NewCommand(ctx),
 		up.NewCommand(ctx, framework.UpComponent()),

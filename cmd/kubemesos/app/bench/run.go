@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executorbin"
 	"github.com/kubemesos/kubemesos/controlplane"
 	"github.com/kubemesos/kubemesos/controlplane/datadir"
 	"github.com/kubemesos/kubemesos/internal/logging"
@@ -263,13 +264,14 @@ func startKubemesos(ctx context.Context, fail context.CancelCauseFunc, o *RunOpt
 
 	env.MesosURL = mesos.URL
 	if o.Agents == local.AgentsProcess {
-		self, err := os.Executable()
+		// As `kubemesos up` starts it: the slim executor this binary
+		// embeds (else this binary), by a shell command line.
+		executable, err := executorbin.Executable(workDir)
 		if err != nil {
 			stopMesos()
 			return "", nil, err
 		}
-		// As `kubemesos up` starts it: a shell command line.
-		env.ExecutorCommand = "exec '" + strings.ReplaceAll(self, "'", `'\''`) + "' executor"
+		env.ExecutorCommand = "exec '" + strings.ReplaceAll(executable, "'", `'\''`) + "' executor"
 	}
 	t = time.Now()
 	fw, err := startFramework(ctx, env)

@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executorbin"
 	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/up"
 )
 
 // UpComponent runs the framework inside `kubemesos up`: it schedules the
 // pods that name no scheduler (default-scheduler), serves its endpoint on a
-// free loopback port, and starts executors from this binary's own path,
-// since up's agents run on this host.
+// free loopback port, and starts executors from a local path, since up's
+// agents run on this host: the slim executor this binary embeds, extracted
+// into the data directory, or else this binary.
 func UpComponent() up.Component { return &component{} }
 
 type component struct{ running *Running }
@@ -26,9 +28,9 @@ func (c *component) Start(ctx context.Context, env up.Env) error {
 	o.Framework.MesosURL = env.MesosURL
 	o.Framework.SchedulerName = "default-scheduler"
 	o.Listen = "127.0.0.1:0"
-	self, err := os.Executable()
+	executable, err := executorbin.Executable(env.DataDir)
 	if err != nil {
-		return fmt.Errorf("find the kubemesos binary for executors: %w", err)
+		return err
 	}
 	dir := filepath.Join(env.DataDir, "framework")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -44,7 +46,7 @@ func (c *component) Start(ctx context.Context, env up.Env) error {
 	}
 	r, err := Start(ctx, o, Env{
 		Kubeconfig: env.Kubeconfig, RESTConfig: env.RESTConfig, Dir: dir, KubeletClientCA: pool,
-		ExecutorCommand: "exec '" + strings.ReplaceAll(self, "'", `'\''`) + "' executor", Logger: env.Logger,
+		ExecutorCommand: "exec '" + strings.ReplaceAll(executable, "'", `'\''`) + "' executor", Logger: env.Logger,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubemesos/kubemesos/cmd/kubemesos/app/executorbin"
 	"github.com/kubemesos/kubemesos/framework"
 	"github.com/kubemesos/kubemesos/framework/endpoint"
 	"github.com/kubemesos/kubemesos/internal/buildinfo"
@@ -166,9 +167,14 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 			return nil, fmt.Errorf("--kubelet-client-ca %s: no certificate in it", o.KubeletClientCA)
 		}
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the kubemesos binary to serve to agents: %w", err)
+	// Agents fetch the slim executor this binary embeds, or else this binary.
+	serve := endpoint.Config{ExecutorImage: executorbin.Image()}
+	if serve.ExecutorImage == nil {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the kubemesos binary to serve to agents: %w", err)
+		}
+		serve.ExecutorBinary = self
 	}
 	restConfig := rest.CopyConfig(env.RESTConfig)
 	restConfig.QPS, restConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
@@ -187,7 +193,7 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	// the framework exists it answers logs and metrics requests with 404.
 	late := &lateFramework{}
 	ep, err := endpoint.New(endpoint.Config{
-		Listen: o.Listen, ExecutorBinary: self, Metrics: late, Logs: late,
+		Listen: o.Listen, ExecutorBinary: serve.ExecutorBinary, ExecutorImage: serve.ExecutorImage, Metrics: late, Logs: late,
 		ClientCA: clientCA, Logger: log.With("component", "endpoint"),
 	})
 	if err != nil {
