@@ -28,6 +28,10 @@ type Task struct {
 	LaunchedHere bool
 	// KillSent: this process asked for the task to be killed.
 	KillSent bool
+	// Reregistered: the update says the task's agent came back
+	// (REASON_AGENT_REREGISTERED) after the master had lost it. A kill sent
+	// while the agent was away never reached it.
+	Reregistered bool
 }
 
 // Action is what to do with the update.
@@ -44,6 +48,10 @@ const (
 	Kill
 	// Ignore writes nothing; a terminal task is forgotten.
 	Ignore
+	// Rekill kills the task again, with the pod's grace period, then
+	// applies the update: the pod is being deleted and the task's agent
+	// came back, so the kill sent while it was unreachable was lost.
+	Rekill
 )
 
 func (a Action) String() string {
@@ -56,6 +64,8 @@ func (a Action) String() string {
 		return "kill"
 	case Ignore:
 		return "ignore"
+	case Rekill:
+		return "rekill"
 	}
 	return "unknown"
 }
@@ -64,7 +74,9 @@ func (a Action) String() string {
 //
 //   - no pod: a live task is killed;
 //   - a pod being deleted: the update is applied (a terminal one removes
-//     the pod object; the kill was sent when the deletion was seen);
+//     the pod object; the kill was sent when the deletion was seen); a live
+//     task whose agent re-registered is killed again first, since a kill
+//     sent while the agent was unreachable was lost;
 //   - a terminal pod (Succeeded or Failed): a live task is killed, nothing
 //     is written (a pod never leaves a terminal phase);
 //   - an unbound pod: a task this process launched is applied (the
@@ -75,8 +87,25 @@ func (a Action) String() string {
 //     again, with the same task ID);
 //   - a bound pod: a live task on another node is killed; anything else is
 //     applied, so a task the master reports LOST, GONE, DROPPED or UNKNOWN
-//     makes its pod Failed.
+//     makes its pod Failed;
+//   - a task that would be killed but is UNREACHABLE or UNKNOWN is ignored
+//     instead: the master cannot reach it and answers a KILL with the same
+//     state, so killing it would loop. It is killed once its agent comes
+//     back and reports it (REASON_AGENT_REREGISTERED).
 func Decide(t Task, p Pod) Action {
+	a := decide(t, p)
+	if a == Kill && !killable(t.State) {
+		return Ignore
+	}
+	return a
+}
+
+// killable reports whether a KILL can reach a task in state s.
+func killable(s mesos.TaskState) bool {
+	return s != mesos.TASK_UNREACHABLE && s != mesos.TASK_UNKNOWN
+}
+
+func decide(t Task, p Pod) Action {
 	live := !status.IsTerminal(t.State)
 	switch {
 	case !p.Exists, p.Terminal && !p.Deleting:
@@ -85,6 +114,9 @@ func Decide(t Task, p Pod) Action {
 		}
 		return Ignore
 	case p.Deleting:
+		if live && t.Reregistered && killable(t.State) {
+			return Rekill
+		}
 		return Apply
 	case p.Node == "":
 		switch {
