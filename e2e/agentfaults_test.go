@@ -49,16 +49,27 @@ func TestAgentFaults(t *testing.T) {
 	c := startUp(t, dataDir, t.TempDir(), "--agents", "0", "--framework=false",
 		"--agent-ping-timeout", "1s", "--max-agent-ping-timeouts", "4")
 	mesos := mesosURL(t, c)
-	fw := c.startFramework(t, t, mesos, "127.0.0.1:"+strconv.Itoa(freePort(t)), "--scoring", "Spread", "--reconcile-interval", "5s")
 	agents := &agentProcs{t: t, mesos: mesos, home: c.home, dir: t.TempDir(), tracked: map[int]bool{}}
+	var fw *frameworkProc
 	defer func() {
-		fw.kill()
+		if fw != nil {
+			fw.kill()
+		}
 		agents.killAll()
 		c.stop()
 	}()
 	for _, name := range []string{"agent-a", "agent-b", "agent-c"} {
 		agents.start(name)
 	}
+	// The agents register first: a framework with no pod to place
+	// suppresses offers, and learns of an agent only from its offers.
+	eventually(t, time.Minute, func() string {
+		if n := registeredAgents(t, mesos); n != 3 {
+			return fmt.Sprintf("%d agents registered, want 3", n)
+		}
+		return ""
+	})
+	fw = c.startFramework(t, t, mesos, "127.0.0.1:"+strconv.Itoa(freePort(t)), "--scoring", "Spread", "--reconcile-interval", "5s")
 	c.eventuallyNodes(t, 3)
 	c.apply(t, faultDeployment("fragile", 6, 2)+"---\n"+faultDeployment("sturdy", 3, 0))
 	const selector = "app in (fragile,sturdy)"
@@ -344,6 +355,23 @@ func taskStateByID(t *testing.T, mesos, id string) string {
 		}
 	}
 	return found
+}
+
+// registeredAgents is the number of agents in the master's /master/slaves.
+func registeredAgents(t *testing.T, mesos string) int {
+	t.Helper()
+	resp, err := http.Get(mesos + "/master/slaves")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var state struct {
+		Slaves []json.RawMessage `json:"slaves"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
+		t.Fatal(err)
+	}
+	return len(state.Slaves)
 }
 
 // masterMetric reads one value of the master's /metrics/snapshot.
