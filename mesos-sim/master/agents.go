@@ -379,8 +379,8 @@ func (m *Master) MarkGone(agentID string) error {
 	}
 	now := m.clock.Now()
 	if at := m.unreachableAgents[agentID]; !at.IsZero() {
-		// As Mesos: no update is sent for the tasks of an unreachable agent
-		// marked gone; they are forgotten, so that a framework reconciling
+		// No update is sent for the tasks of an unreachable agent marked
+		// gone; they are forgotten, so that a framework reconciling
 		// them learns TASK_GONE_BY_OPERATOR (explicit) or nothing
 		// (implicit), and the agent can never bring them back.
 		for _, fw := range m.frameworks {
