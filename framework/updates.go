@@ -68,7 +68,8 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	taskNode, _ := f.nodeOfAgent(agentID)
 	f.tasksMu.Lock()
 	known := f.tasks[uid]
-	facts := reconcile.Task{State: st.GetState(), Node: taskNode, Reregistered: st.GetReason() == mesos.REASON_AGENT_REREGISTERED}
+	facts := reconcile.Task{State: st.GetState(), Node: taskNode,
+		Reregistered: st.GetReason() == mesos.REASON_AGENT_REREGISTERED, Reconciled: st.GetReason() == mesos.REASON_RECONCILIATION}
 	if known != nil {
 		facts.LaunchedHere, facts.KillSent = known.launchedHere, known.killSent
 	}
@@ -89,7 +90,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 		f.forgetTask(uid, agentID, terminal)
 		return nil
 	case reconcile.Rekill:
-		f.log.Info("the agent of a deleted pod's task is back; killing the task again", "task_id", st.TaskID.Value, "agent_id", agentID, "pod", pod.Namespace+"/"+pod.Name)
+		f.log.Info("a deleted pod's task still runs; killing it again", "task_id", st.TaskID.Value, "agent_id", agentID, "pod", pod.Namespace+"/"+pod.Name, "reason", st.GetReason().String())
 		f.tasksMu.Lock()
 		if known != nil {
 			known.killSent = true

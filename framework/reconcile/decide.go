@@ -32,6 +32,10 @@ type Task struct {
 	// (REASON_AGENT_REREGISTERED) after the master had lost it. A kill sent
 	// while the agent was away never reached it.
 	Reregistered bool
+	// Reconciled: the update answers a reconciliation
+	// (REASON_RECONCILIATION). A task still running then has not seen the
+	// kill sent before, if any: messages to agents may be lost.
+	Reconciled bool
 }
 
 // Action is what to do with the update.
@@ -49,8 +53,9 @@ const (
 	// Ignore writes nothing; a terminal task is forgotten.
 	Ignore
 	// Rekill kills the task again, with the pod's grace period, then
-	// applies the update: the pod is being deleted and the task's agent
-	// came back, so the kill sent while it was unreachable was lost.
+	// applies the update: the pod is being deleted and its task still runs
+	// when its agent comes back or a reconciliation answers, so the kill
+	// sent before was lost.
 	Rekill
 )
 
@@ -74,9 +79,10 @@ func (a Action) String() string {
 //
 //   - no pod: a live task is killed;
 //   - a pod being deleted: the update is applied (a terminal one removes
-//     the pod object; the kill was sent when the deletion was seen); a live
-//     task whose agent re-registered is killed again first, since a kill
-//     sent while the agent was unreachable was lost;
+//     the pod object; the kill was sent when the deletion was seen); a
+//     task not yet being killed whose agent re-registered, or that a
+//     reconciliation reports, is killed again first: the kill sent before
+//     was lost (its agent was unreachable, or a message was dropped);
 //   - a terminal pod (Succeeded or Failed): a live task is killed, nothing
 //     is written (a pod never leaves a terminal phase);
 //   - an unbound pod: a task this process launched is applied (the
@@ -114,7 +120,7 @@ func decide(t Task, p Pod) Action {
 		}
 		return Ignore
 	case p.Deleting:
-		if live && t.Reregistered && killable(t.State) {
+		if live && (t.Reregistered || t.Reconciled) && killable(t.State) && t.State != mesos.TASK_KILLING {
 			return Rekill
 		}
 		return Apply

@@ -47,7 +47,11 @@ func TestDecide(t *testing.T) {
 		{"unreachable task of a deleted pod is applied", Task{State: mesos.TASK_UNREACHABLE, Node: "a", KillSent: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
 		{"task back with its agent, no pod: killed", Task{State: mesos.TASK_RUNNING, Node: "a", Reregistered: true}, Pod{}, Kill},
 		{"task back with its agent, pod deleted meanwhile: killed again", Task{State: mesos.TASK_RUNNING, Node: "a", KillSent: true, Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Rekill},
-		{"killing task back with its agent, pod deleted: killed again", Task{State: mesos.TASK_KILLING, Node: "a", KillSent: true, Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Rekill},
+		{"killing task back with its agent, pod deleted: applied (the kill arrived)", Task{State: mesos.TASK_KILLING, Node: "a", KillSent: true, Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"reconciled running task of a deleted pod: killed again (the kill was lost)", Task{State: mesos.TASK_RUNNING, Node: "a", KillSent: true, Reconciled: true}, Pod{Exists: true, Node: "a", Deleting: true}, Rekill},
+		{"reconciled killing task of a deleted pod: applied", Task{State: mesos.TASK_KILLING, Node: "a", KillSent: true, Reconciled: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"reconciled unreachable task of a deleted pod: applied", Task{State: mesos.TASK_UNREACHABLE, Node: "a", KillSent: true, Reconciled: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"running task of a deleted pod, ordinary update: applied", Task{State: mesos.TASK_RUNNING, Node: "a", KillSent: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
 		{"killed task back with its agent, pod deleted: applied (removes the pod)", Task{State: mesos.TASK_KILLED, Node: "a", Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
 		{"task back with its agent, pod bound there: applied", Task{State: mesos.TASK_RUNNING, Node: "a", Reregistered: true}, bound, Apply},
 	}
