@@ -24,9 +24,9 @@ type frameworkProc struct {
 }
 
 // startFramework runs `kubemesos framework` with the flags a user gives it
-// for this cluster, listening on listen. The process is killed when owner
-// (the test that outlives restarts) ends.
-func (c *cluster) startFramework(t, owner *testing.T, mesos, listen string) *frameworkProc {
+// for this cluster (and extra ones), listening on listen. The process is
+// killed when owner (the test that outlives restarts) ends.
+func (c *cluster) startFramework(t, owner *testing.T, mesos, listen string, extra ...string) *frameworkProc {
 	t.Helper()
 	p := &frameworkProc{exited: make(chan struct{})}
 	p.cmd = exec.Command(binary, "framework",
@@ -38,6 +38,7 @@ func (c *cluster) startFramework(t, owner *testing.T, mesos, listen string) *fra
 		// A killed leader holds its lease until it expires: short leases
 		// keep the restarts quick.
 		"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms")
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Env = env(c.home)
 	w := &procWriter{p: p}
 	p.cmd.Stdout, p.cmd.Stderr = w, w

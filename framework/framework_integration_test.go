@@ -93,6 +93,10 @@ type masterState struct {
 			ID    string `json:"id"`
 			State string `json:"state"`
 		} `json:"completed_tasks"`
+		UnreachableTasks []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"unreachable_tasks"`
 	} `json:"frameworks"`
 }
 

@@ -2,8 +2,10 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -20,8 +22,12 @@ import (
 // TestUnreachableAgentTaintsItsNode partitions an agent that runs a pod
 // (mesos-sim marks it unreachable): the pod turns not Ready, and the node
 // NotReady with the standard unreachable NoExecute taint, which the taint
-// manager acts on; the node stays. An agent the operator marks gone fails
-// its pods at once (TaskLost) and its node is deleted.
+// manager acts on; the node stays. A pod deleted meanwhile has a task no
+// KILL can reach: it is not killed over and over, but once the agent heals
+// (re-registers with its tasks), which also makes the node Ready again
+// without the taint and the first pod Ready with its task untouched. An
+// agent the operator marks gone fails its pods at once (TaskLost) and its
+// node is deleted.
 func TestUnreachableAgentTaintsItsNode(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -62,6 +68,7 @@ func TestUnreachableAgentTaintsItsNode(t *testing.T) {
 	}
 	const goneNode = "sim-agent-1"
 	run("p", nodeName)
+	run("orphan", nodeName)
 	run("q", goneNode)
 	getNode := func() *corev1.Node {
 		n, err := kube.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
@@ -86,11 +93,37 @@ func TestUnreachableAgentTaintsItsNode(t *testing.T) {
 		}
 		return ""
 	}
-	poll(t, "pod Running and node Ready without the taint", nil, 0, func() bool {
-		p, err := kube.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+	reachable := func() bool {
 		n := getNode()
-		return err == nil && p.Status.Phase == corev1.PodRunning && n != nil && ready(n) == corev1.ConditionTrue && !hasTaint(n)
-	})
+		for _, name := range []string{"p", "orphan"} {
+			p, err := kube.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+			if err != nil || p.Status.Phase != corev1.PodRunning {
+				return false
+			}
+		}
+		return n != nil && ready(n) == corev1.ConditionTrue && !hasTaint(n)
+	}
+	poll(t, "pods Running and node Ready without the taint", nil, 0, reachable)
+	orphan, err := kube.CoreV1().Pods("default").Get(ctx, "orphan", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphanTask := "pod-" + string(orphan.UID)
+	taskState := func(id string) string {
+		for _, fw := range readState(t, cluster.URL).Frameworks {
+			for _, tk := range fw.Tasks {
+				if tk.ID == id {
+					return tk.State
+				}
+			}
+			for _, tk := range append(fw.CompletedTasks, fw.UnreachableTasks...) {
+				if tk.ID == id {
+					return tk.State
+				}
+			}
+		}
+		return ""
+	}
 	agentID, _ := f.pool.AgentOf(nodeName)
 	if err := cluster.Master.MarkUnreachable(agentID); err != nil {
 		t.Fatal(err)
@@ -116,6 +149,46 @@ func TestUnreachableAgentTaintsItsNode(t *testing.T) {
 		t.Errorf("the unreachable agent's node: %v, want it kept", err)
 	}
 
+	// The pod goes while its agent is away: the KILL cannot reach the task.
+	if err := kube.CoreV1().Pods("default").Delete(ctx, "orphan", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kills := func() float64 { return masterMetric(t, cluster.URL, "master/messages_kill_task") }
+	poll(t, "the KILL of the deleted pod's task", nil, 0, func() bool { return kills() >= 1 })
+	if got := taskState(orphanTask); got != "TASK_UNREACHABLE" {
+		t.Fatalf("task of the pod deleted during the partition is %q, want TASK_UNREACHABLE", got)
+	}
+	// Heal: the agent re-registers with its tasks.
+	resp, err := http.Post(cluster.URL+"/sim/v1/agents/"+agentID+"/heal", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("heal: %s", resp.Status)
+	}
+	if n := kills(); n > 3 {
+		t.Errorf("%v KILLs sent for the one task of a pod deleted while its agent was unreachable: the framework kills an unreachable task over and over", n)
+	}
+	poll(t, "the deleted pod's task killed once its agent is back", nil, 0, func() bool { return taskState(orphanTask) == "TASK_KILLED" })
+	poll(t, "node Ready without the taint, pod p Ready", nil, 0, func() bool {
+		n := getNode()
+		p, err := kube.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+		if err != nil || n == nil || ready(n) != corev1.ConditionTrue || hasTaint(n) {
+			return false
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				return c.Status == corev1.ConditionTrue
+			}
+		}
+		return false
+	})
+	pod, _ := kube.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+	if got := taskState("pod-" + string(pod.UID)); got != "TASK_RUNNING" {
+		t.Errorf("task of pod p after the heal is %q, want the same task TASK_RUNNING", got)
+	}
+
 	poll(t, "pod q Running", nil, 0, func() bool {
 		p, err := kube.CoreV1().Pods("default").Get(ctx, "q", metav1.GetOptions{})
 		return err == nil && p.Status.Phase == corev1.PodRunning
@@ -132,4 +205,19 @@ func TestUnreachableAgentTaintsItsNode(t *testing.T) {
 		_, err := kube.CoreV1().Nodes().Get(ctx, goneNode, metav1.GetOptions{})
 		return err != nil
 	})
+}
+
+// masterMetric reads one value of the master's /metrics/snapshot.
+func masterMetric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics/snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]float64
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
 }

@@ -104,11 +104,15 @@ func (f *Framework) podDeleting(ctx context.Context, p *corev1.Pod) {
 		f.tasks[p.UID] = &task{agentID: id, node: p.Spec.NodeName, killSent: true}
 		f.tasksMu.Unlock()
 	}
-	grace := int64(0)
+	f.kill(ctx, p.UID, agentID, gracePeriod(p))
+}
+
+// gracePeriod is the grace period of a pod's deletion (0 if none is set).
+func gracePeriod(p *corev1.Pod) int64 {
 	if p.DeletionGracePeriodSeconds != nil {
-		grace = *p.DeletionGracePeriodSeconds
+		return *p.DeletionGracePeriodSeconds
 	}
-	f.kill(ctx, p.UID, agentID, grace)
+	return 0
 }
 
 func (f *Framework) kill(ctx context.Context, uid types.UID, agentID string, grace int64) {

@@ -68,7 +68,8 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	taskNode, _ := f.nodeOfAgent(agentID)
 	f.tasksMu.Lock()
 	known := f.tasks[uid]
-	facts := reconcile.Task{State: st.GetState(), Node: taskNode}
+	facts := reconcile.Task{State: st.GetState(), Node: taskNode,
+		Reregistered: st.GetReason() == mesos.REASON_AGENT_REREGISTERED, Reconciled: st.GetReason() == mesos.REASON_RECONCILIATION}
 	if known != nil {
 		facts.LaunchedHere, facts.KillSent = known.launchedHere, known.killSent
 	}
@@ -88,6 +89,14 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	case reconcile.Ignore:
 		f.forgetTask(uid, agentID, terminal)
 		return nil
+	case reconcile.Rekill:
+		f.log.Info("a deleted pod's task still runs; killing it again", "task_id", st.TaskID.Value, "agent_id", agentID, "pod", pod.Namespace+"/"+pod.Name, "reason", st.GetReason().String())
+		f.tasksMu.Lock()
+		if known != nil {
+			known.killSent = true
+		}
+		f.tasksMu.Unlock()
+		f.kill(ctx, uid, agentID, gracePeriod(pod))
 	case reconcile.Bind:
 		if pod, err = f.bind(ctx, pod, taskNode); err != nil {
 			return err

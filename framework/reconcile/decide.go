@@ -28,6 +28,14 @@ type Task struct {
 	LaunchedHere bool
 	// KillSent: this process asked for the task to be killed.
 	KillSent bool
+	// Reregistered: the update says the task's agent came back
+	// (REASON_AGENT_REREGISTERED) after the master had lost it. A kill sent
+	// while the agent was away never reached it.
+	Reregistered bool
+	// Reconciled: the update answers a reconciliation
+	// (REASON_RECONCILIATION). A task still running then has not seen the
+	// kill sent before, if any: messages to agents may be lost.
+	Reconciled bool
 }
 
 // Action is what to do with the update.
@@ -44,6 +52,11 @@ const (
 	Kill
 	// Ignore writes nothing; a terminal task is forgotten.
 	Ignore
+	// Rekill kills the task again, with the pod's grace period, then
+	// applies the update: the pod is being deleted and its task still runs
+	// when its agent comes back or a reconciliation answers, so the kill
+	// sent before was lost.
+	Rekill
 )
 
 func (a Action) String() string {
@@ -56,6 +69,8 @@ func (a Action) String() string {
 		return "kill"
 	case Ignore:
 		return "ignore"
+	case Rekill:
+		return "rekill"
 	}
 	return "unknown"
 }
@@ -64,7 +79,10 @@ func (a Action) String() string {
 //
 //   - no pod: a live task is killed;
 //   - a pod being deleted: the update is applied (a terminal one removes
-//     the pod object; the kill was sent when the deletion was seen);
+//     the pod object; the kill was sent when the deletion was seen); a
+//     task not yet being killed whose agent re-registered, or that a
+//     reconciliation reports, is killed again first: the kill sent before
+//     was lost (its agent was unreachable, or a message was dropped);
 //   - a terminal pod (Succeeded or Failed): a live task is killed, nothing
 //     is written (a pod never leaves a terminal phase);
 //   - an unbound pod: a task this process launched is applied (the
@@ -75,8 +93,25 @@ func (a Action) String() string {
 //     again, with the same task ID);
 //   - a bound pod: a live task on another node is killed; anything else is
 //     applied, so a task the master reports LOST, GONE, DROPPED or UNKNOWN
-//     makes its pod Failed.
+//     makes its pod Failed;
+//   - a task that would be killed but is UNREACHABLE or UNKNOWN is ignored
+//     instead: the master cannot reach it and answers a KILL with the same
+//     state, so killing it would loop. It is killed once its agent comes
+//     back and reports it (REASON_AGENT_REREGISTERED).
 func Decide(t Task, p Pod) Action {
+	a := decide(t, p)
+	if a == Kill && !killable(t.State) {
+		return Ignore
+	}
+	return a
+}
+
+// killable reports whether a KILL can reach a task in state s.
+func killable(s mesos.TaskState) bool {
+	return s != mesos.TASK_UNREACHABLE && s != mesos.TASK_UNKNOWN
+}
+
+func decide(t Task, p Pod) Action {
 	live := !status.IsTerminal(t.State)
 	switch {
 	case !p.Exists, p.Terminal && !p.Deleting:
@@ -85,6 +120,9 @@ func Decide(t Task, p Pod) Action {
 		}
 		return Ignore
 	case p.Deleting:
+		if live && (t.Reregistered || t.Reconciled) && killable(t.State) && t.State != mesos.TASK_KILLING {
+			return Rekill
+		}
 		return Apply
 	case p.Node == "":
 		switch {

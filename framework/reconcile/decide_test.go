@@ -39,6 +39,21 @@ func TestDecide(t *testing.T) {
 		{"ended task of an earlier process, unbound pod: ignore", Task{State: mesos.TASK_FAILED, Node: "a"}, unbound, Ignore},
 		{"killed task of an unbound pod we killed: ignore", Task{State: mesos.TASK_KILLED, Node: "a", LaunchedHere: true, KillSent: true}, unbound, Ignore},
 		{"killing task of an unbound pod we killed: ignore", Task{State: mesos.TASK_KILLING, Node: "a", KillSent: true}, unbound, Ignore},
+		{"unreachable task without pod: ignore (a kill cannot reach it)", Task{State: mesos.TASK_UNREACHABLE, Node: "a"}, Pod{}, Ignore},
+		{"unknown task without pod: ignore", Task{State: mesos.TASK_UNKNOWN}, Pod{}, Ignore},
+		{"unreachable task of a failed pod: ignore", Task{State: mesos.TASK_UNREACHABLE, Node: "a"}, Pod{Exists: true, Node: "a", Terminal: true}, Ignore},
+		{"unreachable task on another node than its pod's: ignore", Task{State: mesos.TASK_UNREACHABLE, Node: "b"}, bound, Ignore},
+		{"unreachable task of an earlier process on an unknown agent: ignore", Task{State: mesos.TASK_UNREACHABLE}, unbound, Ignore},
+		{"unreachable task of a deleted pod is applied", Task{State: mesos.TASK_UNREACHABLE, Node: "a", KillSent: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"task back with its agent, no pod: killed", Task{State: mesos.TASK_RUNNING, Node: "a", Reregistered: true}, Pod{}, Kill},
+		{"task back with its agent, pod deleted meanwhile: killed again", Task{State: mesos.TASK_RUNNING, Node: "a", KillSent: true, Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Rekill},
+		{"killing task back with its agent, pod deleted: applied (the kill arrived)", Task{State: mesos.TASK_KILLING, Node: "a", KillSent: true, Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"reconciled running task of a deleted pod: killed again (the kill was lost)", Task{State: mesos.TASK_RUNNING, Node: "a", KillSent: true, Reconciled: true}, Pod{Exists: true, Node: "a", Deleting: true}, Rekill},
+		{"reconciled killing task of a deleted pod: applied", Task{State: mesos.TASK_KILLING, Node: "a", KillSent: true, Reconciled: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"reconciled unreachable task of a deleted pod: applied", Task{State: mesos.TASK_UNREACHABLE, Node: "a", KillSent: true, Reconciled: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"running task of a deleted pod, ordinary update: applied", Task{State: mesos.TASK_RUNNING, Node: "a", KillSent: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"killed task back with its agent, pod deleted: applied (removes the pod)", Task{State: mesos.TASK_KILLED, Node: "a", Reregistered: true}, Pod{Exists: true, Node: "a", Deleting: true}, Apply},
+		{"task back with its agent, pod bound there: applied", Task{State: mesos.TASK_RUNNING, Node: "a", Reregistered: true}, bound, Apply},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +65,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestActionString(t *testing.T) {
-	for a, want := range map[Action]string{Apply: "apply", Bind: "bind", Kill: "kill", Ignore: "ignore", Action(9): "unknown"} {
+	for a, want := range map[Action]string{Apply: "apply", Bind: "bind", Kill: "kill", Ignore: "ignore", Rekill: "rekill", Action(9): "unknown"} {
 		if got := a.String(); got != want {
 			t.Errorf("Action(%d).String() = %q, want %q", a, got, want)
 		}

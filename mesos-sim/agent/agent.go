@@ -344,7 +344,9 @@ func (a *Agent) watchPings() {
 		case <-tick.C:
 		}
 		a.mu.Lock()
-		silent := a.id != "" && !a.registering && a.clock.Now().Sub(a.lastPing) > a.cfg.MasterPingTimeout
+		// A recovering agent registers once its executors are back (or
+		// their time is up); the master cannot have pinged it before.
+		silent := a.id != "" && !a.registering && !a.recovering && a.clock.Now().Sub(a.lastPing) > a.cfg.MasterPingTimeout
 		if silent {
 			a.lastPing = a.clock.Now()
 		}

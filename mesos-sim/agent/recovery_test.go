@@ -372,3 +372,46 @@ func TestRecoveryFrameworkRemovedWhileDown(t *testing.T) {
 	})
 	eventually(t, "the executor of the removed framework to exit", func() bool { return dead(pid) })
 }
+
+// TestRecoveryRegistersAfterExecutors: a restarted agent registers only once
+// its recovered executors subscribed again, also when that takes longer
+// than its master ping timeout (the master has not pinged this run yet, so
+// no ping is missing): a KILL the master forwards right after the
+// registration must find the executor subscribed.
+func TestRecoveryRegistersAfterExecutors(t *testing.T) {
+	re := startRecovery(t, func(c *agent.Config) { c.MasterPingTimeout = 50 * time.Millisecond })
+	s := subscribeCheckpointing(t, re.testEnv, true)
+	gate := filepath.Join(t.TempDir(), "gate")
+	offer := firstOffer(t, s)
+	launch(t, s, offer, executorTask("slow", offer, gatedExecutor(t, "slow-exec", gate), "run"))
+	executorPID(t, re.sandbox(0, s.FrameworkID(), "slow-exec"))
+
+	re.stops[0]()
+	a, err := agent.New(re.cfg)
+	if err != nil {
+		t.Fatalf("restart agent: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.Run(ctx)
+	}()
+	re.stops[0] = func() { cancel(); <-done }
+	t.Cleanup(re.stops[0])
+	// Twenty ping timeouts: the ping watchdog would have registered the
+	// agent long before.
+	select {
+	case <-a.Registered():
+		t.Fatal("the restarted agent registered before its recovered executor subscribed")
+	case <-time.After(20 * re.cfg.MasterPingTimeout):
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-a.Registered():
+	case <-time.After(wait):
+		t.Fatal("restarted agent did not register once its executor subscribed")
+	}
+}

@@ -369,7 +369,8 @@ func (m *Master) dropAgent(ag *agent) {
 
 // MarkGone removes an agent for good (operator MARK_AGENT_GONE): its tasks
 // become TASK_GONE_BY_OPERATOR (TASK_LOST for frameworks that are not
-// partition aware) and the agent is told to shut down.
+// partition aware) and the agent is told to shut down. The tasks of an
+// agent that was unreachable are forgotten without an update.
 func (m *Master) MarkGone(agentID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -378,6 +379,17 @@ func (m *Master) MarkGone(agentID string) error {
 	}
 	now := m.clock.Now()
 	if at := m.unreachableAgents[agentID]; !at.IsZero() {
+		// No update is sent for the tasks of an unreachable agent marked
+		// gone; they are forgotten, so that a framework reconciling
+		// them learns TASK_GONE_BY_OPERATOR (explicit) or nothing
+		// (implicit), and the agent can never bring them back.
+		for _, fw := range m.frameworks {
+			for id, t := range fw.unreachableTasks {
+				if t.agentID == agentID {
+					m.forgetUnreachable(fw, id)
+				}
+			}
+		}
 		delete(m.unreachableAgents, agentID)
 		m.goneAgents[agentID] = now
 		return nil

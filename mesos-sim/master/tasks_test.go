@@ -300,6 +300,49 @@ func TestPartitionedAgent(t *testing.T) {
 	}
 }
 
+// TestUnreachableAgentMarkedGone: the tasks of an unreachable agent that
+// the operator marks gone get no update; reconciliation answers them
+// TASK_GONE_BY_OPERATOR (explicit) and no longer lists them (implicit).
+func TestUnreachableAgentMarkedGone(t *testing.T) {
+	env := simtest.Start(t, simtest.Options{Agents: 1, Master: fastMaster()})
+	s := subscribe(t, env, clientKinds[0], frameworkInfo("gone", mesos.FrameworkInfo_Capability_PARTITION_AWARE))
+	offer := firstOffer(t, s)
+	launch(t, s, offer, commandTask("g1", offer, 1, 64))
+	for {
+		if st := awaitUpdate(t, s, "g1", true); st.GetState() == mesos.TASK_RUNNING {
+			break
+		}
+	}
+	agent := env.Agents[0]
+	agent.Partition()
+	if err := env.Master.MarkUnreachable(agent.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if st := awaitUpdate(t, s, "g1", false); st.GetState() != mesos.TASK_UNREACHABLE {
+		t.Fatalf("partitioned task: %v", st)
+	}
+	if err := env.Master.MarkGone(agent.ID()); err != nil {
+		t.Fatal(err)
+	}
+	reconcile := func(tasks ...scheduler.Call_Reconcile_Task) {
+		t.Helper()
+		if code, body, err := s.Call(&scheduler.Call{Type: scheduler.Call_RECONCILE, Reconcile: &scheduler.Call_Reconcile{Tasks: tasks}}); err != nil || code != http.StatusAccepted {
+			t.Fatalf("RECONCILE: %d %q %v", code, body, err)
+		}
+	}
+	reconcile(scheduler.Call_Reconcile_Task{TaskID: mesos.TaskID{Value: "g1"}, AgentID: &mesos.AgentID{Value: agent.ID()}})
+	if st := awaitUpdate(t, s, "g1", false); st.GetState() != mesos.TASK_GONE_BY_OPERATOR {
+		t.Fatalf("explicit reconciliation of the gone agent's task: %v, want TASK_GONE_BY_OPERATOR", st)
+	}
+	reconcile()
+	if ev, err := s.Await(scheduler.Event_UPDATE, 300*time.Millisecond); err == nil {
+		t.Errorf("implicit reconciliation still reports a task of the gone agent: %v", ev.GetUpdate().GetStatus())
+	}
+	if err := agent.Heal(); err == nil {
+		t.Error("the agent marked gone registered again")
+	}
+}
+
 func TestDeclineFilterAndRevive(t *testing.T) {
 	env := simtest.Start(t, simtest.Options{Agents: 1, Master: fastMaster()})
 	s := subscribe(t, env, clientKinds[0], frameworkInfo("decline"))

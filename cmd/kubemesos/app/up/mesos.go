@@ -7,12 +7,14 @@ import (
 	"net"
 
 	"github.com/kubemesos/kubemesos/mesos-sim/local"
+	"github.com/kubemesos/kubemesos/mesos-sim/master"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
 // startMesos starts the bundled Mesos on ln: the mesos-sim master with
 // o.Agents agents of o.AgentMode (process agents keep their sandboxes under
-// workDir), as `kubemesos master` does with its defaults.
+// workDir) and o's agent health checks, as `kubemesos master` does with its
+// defaults.
 func startMesos(o *Options, workDir string, ln net.Listener, log *slog.Logger) (*local.Cluster, error) {
 	resources, err := spec.ParseResources(o.AgentResources)
 	if err != nil {
@@ -23,6 +25,10 @@ func startMesos(o *Options, workDir string, ln net.Listener, log *slog.Logger) (
 		return nil, fmt.Errorf("--agent-attributes: %w", err)
 	}
 	return local.Start(context.Background(), ln, local.Config{
+		Master: master.Config{
+			AgentPingTimeout:     o.AgentPingTimeout,
+			MaxAgentPingTimeouts: o.MaxAgentPingTimeouts,
+		},
 		Agents:          o.Agents,
 		AgentMode:       o.AgentMode,
 		AgentResources:  resources,

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/kubemesos/kubemesos/mesos-sim/local"
+	simmaster "github.com/kubemesos/kubemesos/mesos-sim/master"
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
@@ -26,6 +28,10 @@ type Options struct {
 	MesosPort       int
 	ListenAddress   string
 	Verbosity       int
+	// AgentPingTimeout and MaxAgentPingTimeouts: the master pings each agent
+	// this often and marks it unreachable after that many missed pings.
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
 	// Components runs the components given to up (the kubemesos framework);
 	// false leaves them to be run as their own processes.
 	Components bool
@@ -54,6 +60,9 @@ func NewOptions() *Options {
 		MesosPort:      5050,
 		ListenAddress:  "127.0.0.1",
 		Components:     true,
+
+		AgentPingTimeout:     simmaster.DefaultAgentPingTimeout,
+		MaxAgentPingTimeouts: simmaster.DefaultMaxAgentPingTimeouts,
 	}
 }
 
@@ -65,6 +74,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.AgentMode, "agent-mode", o.AgentMode, "how agents run tasks: process (real executors and tasks, sandboxes under <data-dir>/mesos) or sim (simulated, no processes)")
 	fs.StringVar(&o.AgentResources, "agent-resources", o.AgentResources, "resources of each agent, in Mesos syntax")
 	fs.StringVar(&o.AgentAttributes, "agent-attributes", o.AgentAttributes, "attributes of each agent, in Mesos syntax (rack:r1;zone:a)")
+	fs.DurationVar(&o.AgentPingTimeout, "agent-ping-timeout", o.AgentPingTimeout, "interval of the Mesos master's agent health checks")
+	fs.IntVar(&o.MaxAgentPingTimeouts, "max-agent-ping-timeouts", o.MaxAgentPingTimeouts, "missed health checks after which the Mesos master marks an agent unreachable")
 	fs.IntVar(&o.APIPort, "api-port", o.APIPort, "port of the Kubernetes API server")
 	fs.IntVar(&o.MesosPort, "mesos-port", o.MesosPort, "port of the Mesos master")
 	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "IP address to serve the Kubernetes API and the Mesos master on")
@@ -80,6 +91,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Agents < 0 {
 		errs = append(errs, errors.New("--agents must not be negative"))
+	}
+	if o.AgentPingTimeout <= 0 || o.MaxAgentPingTimeouts <= 0 {
+		errs = append(errs, errors.New("--agent-ping-timeout and --max-agent-ping-timeouts must be positive"))
 	}
 	if !slices.Contains(local.AgentModes(), o.AgentMode) {
 		errs = append(errs, fmt.Errorf("--agent-mode %q is not supported: use one of %v", o.AgentMode, local.AgentModes()))
