@@ -254,6 +254,7 @@ func (a *Agent) registration(reregister bool) agentproto.Registration {
 		Endpoint:     a.Endpoint(),
 		Version:      Version,
 		Reregister:   reregister,
+		Batches:      true,
 	}
 	for _, fw := range a.frameworks {
 		for _, t := range fw.tasks {
@@ -449,7 +450,16 @@ func (a *Agent) serveMaster(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	err = a.handleMaster(msg)
+	if msg.Kind == agentproto.KindBatch {
+		// Each message applies on its own; the first error answers.
+		for _, m := range msg.Batch {
+			if e := a.handleMaster(m); e != nil && err == nil {
+				err = e
+			}
+		}
+	} else {
+		err = a.handleMaster(msg)
+	}
 	a.mu.Unlock()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
