@@ -44,8 +44,9 @@ type Agent struct {
 	launching   sync.WaitGroup
 	cgroups     sync.WaitGroup // cgroup removals under way
 	// memcg is the memory controller containers are limited with; nil
-	// when there is no isolation.
+	// when there is no isolation. oom watches the containers' limits.
 	memcg *memcg.Controller
+	oom   oomWatcher
 	// devNull is the standard input of every child process.
 	devNull *os.File
 
@@ -169,6 +170,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.launching.Wait()
 	_ = a.devNull.Close()
 	a.removeCgroupParent()
+	a.oom.close()
 	// Its processes are gone: give in-flight requests a moment, then close
 	// every connection (Shutdown alone waits for connections a client
 	// dialed but never used).
@@ -196,6 +198,7 @@ func (a *Agent) stopAll() {
 				if e.stream != nil {
 					e.stream.Close(nil)
 				}
+				e.oomWatch.stop()
 				e.cgroup = nil // left in place, with the executor in it
 				continue
 			}

@@ -77,6 +77,28 @@ func TestMemoryLimitEndsTask(t *testing.T) {
 	})
 }
 
+// TestMemoryLimitEndsRunningContainer: the kernel OOM-kills a child of a
+// shell task whose shell lives on; the agent sees the breach while the
+// container runs, ends it and fails the task with the memory limitation
+// (the shell alone would sleep for ten minutes).
+func TestMemoryLimitEndsRunningContainer(t *testing.T) {
+	needMemcg(t)
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	offer := firstOffer(t, s)
+	task := shellTask("survivor", offer, "head -c 300m /dev/zero | tail; echo the shell survived; exec sleep 600")
+	task.Resources = []mesos.Resource{resources.NewCPUs(0.5).Resource, resources.NewMemory(32).Resource}
+	launch(t, s, offer, task)
+	states, last := awaitTerminal(t, s, "survivor")
+	if last.GetState() != mesos.TASK_FAILED || last.GetReason() != mesos.REASON_CONTAINER_LIMITATION_MEMORY || last.GetSource() != mesos.SOURCE_AGENT {
+		t.Fatalf("states %v, last %v %v %v %q: want TASK_FAILED, REASON_CONTAINER_LIMITATION_MEMORY from the agent",
+			states, last.GetState(), last.GetReason(), last.GetSource(), last.GetMessage())
+	}
+	if !strings.HasPrefix(last.GetMessage(), "Memory limit exceeded: Requested: 32MB Maximum Used: ") {
+		t.Errorf("message %q", last.GetMessage())
+	}
+}
+
 func TestTaskWithinMemoryLimitRuns(t *testing.T) {
 	needMemcg(t)
 	env := start(t, 1, nil)
