@@ -509,9 +509,12 @@ func (a *Agent) Handler() http.Handler {
 	for _, p := range []string{"/api/v1/executor", "/slave(1)/api/v1/executor"} {
 		mux.HandleFunc(p, a.serveExecutor)
 	}
-	mux.HandleFunc("/files/browse", a.serveBrowse)
-	mux.HandleFunc("/files/read", a.serveRead)
-	mux.HandleFunc("/files/download", a.serveDownload)
+	for p, h := range map[string]http.HandlerFunc{
+		"browse": a.serveBrowse, "read": a.serveRead, "download": a.serveDownload, "debug": a.serveDebug,
+	} {
+		mux.HandleFunc("/files/"+p, h)
+		mux.HandleFunc("/files/"+p+".json", h)
+	}
 	for _, p := range []string{"/state", "/slave(1)/state", "/state.json", "/slave(1)/state.json"} {
 		mux.HandleFunc(p, a.serveState)
 	}
