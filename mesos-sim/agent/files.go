@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,8 +85,13 @@ func validToken(t string) bool { return t != "" && t != "." && t != ".." }
 // resolvePath maps a path of the files API to the real path of a file or
 // directory in a sandbox.
 func (a *Agent) resolvePath(p string) (string, *filesError) {
+	// The work directory as configured, absolute, and with its symlinks
+	// resolved: sandbox paths may come in any of these forms.
 	workDirs := []string{filepath.Clean(a.cfg.WorkDir)}
-	if real, err := filepath.EvalSymlinks(a.cfg.WorkDir); err == nil && real != workDirs[0] {
+	if abs, err := filepath.Abs(a.cfg.WorkDir); err == nil && abs != workDirs[0] {
+		workDirs = append(workDirs, abs)
+	}
+	if real, err := filepath.EvalSymlinks(a.cfg.WorkDir); err == nil && !slices.Contains(workDirs, real) {
 		workDirs = append(workDirs, real)
 	}
 	agentID := a.ID()
