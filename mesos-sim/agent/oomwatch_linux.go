@@ -7,21 +7,24 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	memcg "github.com/kubemesos/kubemesos/internal/cgroup"
 )
 
-// The OOM watch tells the agent as soon as the kernel hits a container's
-// memory limit, whichever of its processes it kills, as Mesos' memory
-// isolator listens for OOM events: on cgroup v1 an eventfd registered for
-// memory.oom_control through cgroup.event_control (one per container,
-// read by a goroutine parked in the runtime's poller); on cgroup v2 one
-// inotify instance per agent watching each container's memory.events for
-// modifications, whose oom_kill count then tells an OOM kill from the
-// file's other events (high, max).
+// The OOM watch tells the agent as soon as the kernel OOM-kills a process
+// of a container, whichever it is, as Mesos' memory isolator listens for
+// OOM events: on cgroup v1 an eventfd registered for memory.oom_control
+// through cgroup.event_control (one per container, read by a goroutine
+// parked in the runtime's poller), each event confirmed by the oom_kill
+// count of memory.oom_control; on cgroup v2 one inotify instance per agent
+// watching each container's memory.events for modifications, whose
+// oom_kill count then tells an OOM kill from the file's other events
+// (high, max).
 
 // oomWatch is one container's watch. stop ends it; it is safe to call more
 // than once.
@@ -79,11 +82,58 @@ func watchV1(g *memcg.Group, onOOM func()) (*oomWatch, error) {
 	w := &oomWatch{stopFn: func() { _ = f.Close() }}
 	go func() {
 		var buf [8]byte
-		if _, err := f.Read(buf[:]); err == nil {
-			onOOM()
+		for {
+			if _, err := f.Read(buf[:]); err != nil {
+				return // stopped
+			}
+			if oomKilledV1(g.Dir()) {
+				onOOM()
+				return
+			}
 		}
 	}()
 	return w, nil
+}
+
+// oomKillWait bounds how long a v1 OOM event waits for the kill it
+// announces to show in oom_kill (the kernel notifies, then picks and kills
+// a victim).
+const oomKillWait = 2 * time.Second
+
+// oomKilledV1 reports whether an OOM event of a v1 group is an OOM kill
+// in it: its oom_kill count rises within oomKillWait. An event without one
+// is another group's (an ancestor's OOM notifies its descendants) or an
+// OOM that reclaim ended. Kernels before 4.13 have no such count: there the
+// event itself is the breach, as for Mesos.
+func oomKilledV1(dir string) bool {
+	deadline := time.Now().Add(oomKillWait)
+	for {
+		n := oomKillCount(filepath.Join(dir, "memory.oom_control"))
+		if n != 0 {
+			return true // > 0, or -1: no count to tell by
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// oomKillCount is the oom_kill count of a memory.oom_control file, -1 if
+// the file has none.
+func oomKillCount(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0 // the group is gone: no kill to report
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // watchV2 watches the group's memory.events.
