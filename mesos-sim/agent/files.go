@@ -43,9 +43,9 @@ func (e *filesError) write(w http.ResponseWriter) { http.Error(w, e.text, e.code
 
 var errNotFound = &filesError{http.StatusNotFound, "No such file or directory"}
 
-// sandboxTokens is how many components follow the root of an attached run
-// directory: frameworks/F/executors/E/runs/R (virtual, root "/") or
-// slaves/S/frameworks/F/executors/E/runs/R (below the work directory).
+// sandboxTokens is how many components name a run directory below the
+// virtual root "/" or below <work-dir>/slaves/<agent>:
+// frameworks/F/executors/E/runs/R.
 const sandboxTokens = 6
 
 // attached returns the run directory a path names exactly, if it names
