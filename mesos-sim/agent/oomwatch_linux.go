@@ -108,9 +108,12 @@ const oomKillWait = 2 * time.Second
 func oomKilledV1(dir string) bool {
 	deadline := time.Now().Add(oomKillWait)
 	for {
-		n := oomKillCount(filepath.Join(dir, "memory.oom_control"))
-		if n != 0 {
-			return true // > 0, or -1: no count to tell by
+		b, err := os.ReadFile(filepath.Join(dir, "memory.oom_control"))
+		if err != nil {
+			return false // the group is gone
+		}
+		if n, ok := oomKillCount(b); !ok || n > 0 {
+			return true
 		}
 		if time.Now().After(deadline) {
 			return false
@@ -119,21 +122,17 @@ func oomKilledV1(dir string) bool {
 	}
 }
 
-// oomKillCount is the oom_kill count of a memory.oom_control file, -1 if
-// the file has none.
-func oomKillCount(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0 // the group is gone: no kill to report
-	}
-	for _, line := range strings.Split(string(b), "\n") {
+// oomKillCount is the oom_kill count of memory.oom_control's text; false
+// if it has none.
+func oomKillCount(oomControl []byte) (int64, bool) {
+	for _, line := range strings.Split(string(oomControl), "\n") {
 		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
 			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-				return n
+				return n, true
 			}
 		}
 	}
-	return -1
+	return 0, false
 }
 
 // watchV2 watches the group's memory.events.

@@ -89,7 +89,8 @@ func TestOOMWatchV2(t *testing.T) {
 
 // TestOOMKilledV1 reads the v1 confirmation of an OOM event from fake
 // memory.oom_control files: a kill counted, no count at all (old kernels:
-// the event is the breach), no kill within the wait (another group's OOM).
+// the event is the breach), no kill within the wait (another group's OOM),
+// no group any more.
 func TestOOMKilledV1(t *testing.T) {
 	for _, tc := range []struct {
 		name, control string
@@ -98,11 +99,14 @@ func TestOOMKilledV1(t *testing.T) {
 		{"killed", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n", true},
 		{"kernel without the count", "oom_kill_disable 0\nunder_oom 1\n", true},
 		{"no kill", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n", false},
+		{"group gone", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "memory.oom_control"), []byte(tc.control), 0o644); err != nil {
-				t.Fatal(err)
+			if tc.control != "" {
+				if err := os.WriteFile(filepath.Join(dir, "memory.oom_control"), []byte(tc.control), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if got := oomKilledV1(dir); got != tc.want {
 				t.Errorf("oomKilledV1 = %v, want %v", got, tc.want)
