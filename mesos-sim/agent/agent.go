@@ -44,8 +44,9 @@ type Agent struct {
 	launching   sync.WaitGroup
 	cgroups     sync.WaitGroup // cgroup removals under way
 	// memcg is the memory controller containers are limited with; nil
-	// when there is no isolation.
+	// when there is no isolation. oom watches the containers' limits.
 	memcg *memcg.Controller
+	oom   oomWatcher
 	// devNull is the standard input of every child process.
 	devNull *os.File
 
@@ -169,6 +170,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.launching.Wait()
 	_ = a.devNull.Close()
 	a.removeCgroupParent()
+	a.oom.close()
 	// Its processes are gone: give in-flight requests a moment, then close
 	// every connection (Shutdown alone waits for connections a client
 	// dialed but never used).
@@ -196,6 +198,7 @@ func (a *Agent) stopAll() {
 				if e.stream != nil {
 					e.stream.Close(nil)
 				}
+				e.oomWatch.stop()
 				e.cgroup = nil // left in place, with the executor in it
 				continue
 			}
@@ -254,6 +257,7 @@ func (a *Agent) registration(reregister bool) agentproto.Registration {
 		Endpoint:     a.Endpoint(),
 		Version:      Version,
 		Reregister:   reregister,
+		Batches:      true,
 	}
 	for _, fw := range a.frameworks {
 		for _, t := range fw.tasks {
@@ -451,7 +455,16 @@ func (a *Agent) serveMaster(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	err = a.handleMaster(msg)
+	if msg.Kind == agentproto.KindBatch {
+		// Each message applies on its own; the first error answers.
+		for _, m := range msg.Batch {
+			if e := a.handleMaster(m); e != nil && err == nil {
+				err = e
+			}
+		}
+	} else {
+		err = a.handleMaster(msg)
+	}
 	a.mu.Unlock()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -498,9 +511,12 @@ func (a *Agent) Handler() http.Handler {
 	for _, p := range []string{"/api/v1/executor", "/slave(1)/api/v1/executor"} {
 		mux.HandleFunc(p, a.serveExecutor)
 	}
-	mux.HandleFunc("/files/browse", a.serveBrowse)
-	mux.HandleFunc("/files/read", a.serveRead)
-	mux.HandleFunc("/files/download", a.serveDownload)
+	for p, h := range map[string]http.HandlerFunc{
+		"browse": a.serveBrowse, "read": a.serveRead, "download": a.serveDownload, "debug": a.serveDebug,
+	} {
+		mux.HandleFunc("/files/"+p, h)
+		mux.HandleFunc("/files/"+p+".json", h)
+	}
 	for _, p := range []string{"/state", "/slave(1)/state", "/state.json", "/slave(1)/state.json"} {
 		mux.HandleFunc(p, a.serveState)
 	}

@@ -51,8 +51,9 @@ func (a *Agent) launchCommand(e *executor, t *task, cgroupParent string) {
 		a.launchFailed(e, err)
 		return
 	}
+	w := a.watchMemory(e, cg)
 	a.mu.Lock()
-	e.cgroup = cg
+	e.cgroup, e.oomWatch = cg, w
 	if e.state != execLaunching || a.shuttingDown || a.frameworks[e.fw.id] != e.fw {
 		a.removeCgroup(e)
 		a.mu.Unlock()
@@ -111,6 +112,7 @@ func (a *Agent) launchGroup(e *executor, group []*task) {
 			return
 		}
 		e.cgroup = cg
+		e.oomWatch = a.watchMemory(e, cg)
 	}
 	e.state = execRunning
 	if fetchErr != nil {

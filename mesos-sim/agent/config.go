@@ -169,8 +169,11 @@ func (c Config) withDefaults() (Config, error) {
 		// connection that carried no request by then; dropping idle
 		// connections after 5 s keeps a POST from reusing one just as the
 		// server closes it (the POST would fail with EOF).
+		// The status updates of a large launch go out concurrently: keep
+		// enough connections to the master for them to be reused.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.IdleConnTimeout = 5 * time.Second
+		tr.MaxIdleConnsPerHost = 64
 		c.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	if c.Clock == nil {

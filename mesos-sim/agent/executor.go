@@ -57,10 +57,12 @@ type executor struct {
 	queued    []launch // not yet delivered to the executor
 	tasks     map[string]*task
 
-	// cgroup is the container's memory cgroup (nil without isolation);
-	// oom: the kernel OOM-killed a process of it.
-	cgroup *memcg.Group
-	oom    bool
+	// cgroup is the container's memory cgroup (nil without isolation),
+	// oomWatch the watch of its limit; oom: the container hit its limit
+	// (the kernel OOM-killed a process of it).
+	cgroup   *memcg.Group
+	oomWatch *oomWatch
+	oom      bool
 
 	// recovering: recovered from the checkpoint of the agent's previous
 	// run, not subscribed again yet (recover.go).
@@ -265,6 +267,7 @@ func (a *Agent) launchExecutor(e *executor) {
 		return
 	}
 	e.cgroup = cg
+	e.oomWatch = a.watchMemory(e, cg)
 	cmd, err := startProcess(e.dir, e.info.Command, appendCommandEnv(a.executorEnv(e, nil), e.info.Command), a.devNull, cg, e.fw.info.GetCheckpoint())
 	if err != nil {
 		a.failLaunchLocked(e, err)

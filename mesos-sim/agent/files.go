@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,29 +21,127 @@ import (
 // maxReadLength caps one /files/read answer, as Mesos does (16 pages).
 const maxReadLength = 16 * 4096
 
-// The files API serves what lies under the agent's work directory (the
-// sandboxes), addressed by absolute path, as Mesos' /files endpoints do
-// for the directories an agent attaches.
+// The files API serves the sandboxes under the agent's work directory as a
+// Mesos agent attaches them: each run's directory under its absolute path
+// (<work-dir>/slaves/<agent>/frameworks/<fw>/executors/<exec>/runs/<container>)
+// and under the virtual path /frameworks/<fw>/executors/<exec>/runs/latest
+// (the executor's newest run, through its `latest` link), which clients use
+// without knowing the work directory; /frameworks/.../runs/<container>
+// names one run the same way. A path resolves as Mesos' Files::resolve
+// does: the longest attached prefix, then the rest of the path below it,
+// canonicalised; a path that leads outside its sandbox (through `..` or a
+// symbolic link) is a bad request (400), one that names nothing is not
+// found (404).
 
-// resolve maps a path query parameter to a file under the work directory.
+// filesError is a failed resolution: the HTTP status and its text.
+type filesError struct {
+	code int
+	text string
+}
+
+func (e *filesError) write(w http.ResponseWriter) { http.Error(w, e.text, e.code) }
+
+var errNotFound = &filesError{http.StatusNotFound, "No such file or directory"}
+
+// sandboxTokens is how many components name a run directory below the
+// virtual root "/" or below <work-dir>/slaves/<agent>:
+// frameworks/F/executors/E/runs/R.
+const sandboxTokens = 6
+
+// attached returns the run directory a path names exactly, if it names
+// one: a virtual path or a run directory's absolute path.
+func (a *Agent) attached(p string, workDirs []string, agentID string) (string, bool) {
+	if rest, ok := strings.CutPrefix(p, "/"); ok && sandboxPath(rest) && agentID != "" {
+		return filepath.Join(a.cfg.WorkDir, "slaves", agentID, rest), true
+	}
+	for _, root := range workDirs {
+		rest, ok := strings.CutPrefix(p, root+"/slaves/")
+		if !ok {
+			continue
+		}
+		if agent, run, ok := strings.Cut(rest, "/"); ok && validToken(agent) && sandboxPath(run) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// sandboxPath reports whether p is frameworks/F/executors/E/runs/R.
+func sandboxPath(p string) bool {
+	tokens := strings.Split(p, "/")
+	if len(tokens) != sandboxTokens || tokens[0] != "frameworks" || tokens[2] != "executors" || tokens[4] != "runs" {
+		return false
+	}
+	for _, t := range tokens {
+		if !validToken(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func validToken(t string) bool { return t != "" && t != "." && t != ".." }
+
+// resolvePath maps a path of the files API to the real path of a file or
+// directory in a sandbox.
+func (a *Agent) resolvePath(p string) (string, *filesError) {
+	// The work directory as configured, absolute, and with its symlinks
+	// resolved: sandbox paths may come in any of these forms.
+	workDirs := []string{filepath.Clean(a.cfg.WorkDir)}
+	if abs, err := filepath.Abs(a.cfg.WorkDir); err == nil && abs != workDirs[0] {
+		workDirs = append(workDirs, abs)
+	}
+	if real, err := filepath.EvalSymlinks(a.cfg.WorkDir); err == nil && !slices.Contains(workDirs, real) {
+		workDirs = append(workDirs, real)
+	}
+	agentID := a.ID()
+	tokens := strings.Split(strings.TrimRight(p, "/"), "/")
+	for n := len(tokens); n > 0; n-- {
+		dir, ok := a.attached(strings.Join(tokens[:n], "/"), workDirs, agentID)
+		if !ok {
+			continue
+		}
+		root, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			continue // no such run (yet, or any longer)
+		}
+		if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+			continue
+		}
+		full := root
+		if n < len(tokens) {
+			full = root + "/" + strings.Join(tokens[n:], "/")
+		}
+		real, err := filepath.EvalSymlinks(full)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			return "", errNotFound
+		case err != nil:
+			return "", &filesError{http.StatusBadRequest, fmt.Sprintf("Failed to determine canonical path of '%s': %v.", full, err)}
+		case real != root && !strings.HasPrefix(real, root+"/"):
+			return "", &filesError{http.StatusBadRequest, fmt.Sprintf("'%s' is inaccessible.", full)}
+		}
+		return real, nil
+	}
+	return "", errNotFound
+}
+
+// resolve resolves the path query parameter, answering the request when it
+// cannot.
 func (a *Agent) resolve(w http.ResponseWriter, r *http.Request) (string, os.FileInfo, bool) {
 	p := r.URL.Query().Get("path")
 	if p == "" {
 		http.Error(w, "Expecting 'path=value' in query.", http.StatusBadRequest)
 		return "", nil, false
 	}
-	root, err := filepath.EvalSymlinks(a.cfg.WorkDir)
-	if err != nil {
-		root = a.cfg.WorkDir
-	}
-	real, err := filepath.EvalSymlinks(filepath.Clean(p))
-	if err != nil || (real != root && !strings.HasPrefix(real, root+string(filepath.Separator))) {
-		http.Error(w, "No such file or directory", http.StatusNotFound)
+	real, ferr := a.resolvePath(p)
+	if ferr != nil {
+		ferr.write(w)
 		return "", nil, false
 	}
 	fi, err := os.Stat(real)
 	if err != nil {
-		http.Error(w, "No such file or directory", http.StatusNotFound)
+		errNotFound.write(w)
 		return "", nil, false
 	}
 	return real, fi, true
@@ -67,31 +167,46 @@ func describe(path string, fi os.FileInfo) fileInfo {
 	return out
 }
 
-// serveBrowse is GET /files/browse?path=DIR: the directory's entries.
+// serveBrowse is GET /files/browse?path=DIR: the directory's entries,
+// sorted, each with the requested path joined to its name (a file has
+// none, as Mesos lists it).
 func (a *Agent) serveBrowse(w http.ResponseWriter, r *http.Request) {
 	real, fi, ok := a.resolve(w, r)
 	if !ok {
 		return
 	}
-	query := filepath.Clean(r.URL.Query().Get("path"))
-	var out []fileInfo
-	if !fi.IsDir() {
-		out = append(out, describe(query, fi))
-	} else {
+	query := strings.TrimRight(r.URL.Query().Get("path"), "/")
+	out := []fileInfo{}
+	if fi.IsDir() {
 		entries, err := os.ReadDir(real)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		for _, e := range entries {
-			info, err := e.Info()
+			info, err := os.Stat(filepath.Join(real, e.Name()))
 			if err != nil {
 				continue
 			}
-			out = append(out, describe(filepath.Join(query, e.Name()), info))
+			out = append(out, describe(query+"/"+e.Name(), info))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	writeJSON(w, out)
+}
+
+// serveDebug is GET /files/debug: the attached paths (virtual and real)
+// of the agent's current executor runs and where they lead.
+func (a *Agent) serveDebug(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	out := map[string]string{}
+	for _, fw := range a.frameworks {
+		for _, e := range fw.executors {
+			out[e.dir] = e.dir
+			out["/frameworks/"+fw.id+"/executors/"+e.id()+"/runs/latest"] = e.dir
+		}
+	}
+	a.mu.Unlock()
 	writeJSON(w, out)
 }
 
@@ -129,9 +244,15 @@ func (a *Agent) serveRead(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Cannot read a directory", http.StatusBadRequest)
 		return
 	}
+	// Offset -1 asks for the size; past the end there is nothing to read
+	// (Mesos then answers the offset asked for).
 	size := fi.Size()
-	if offset == -1 || offset >= size {
+	if offset == -1 {
 		writeJSON(w, map[string]any{"data": "", "offset": size})
+		return
+	}
+	if offset >= size {
+		writeJSON(w, map[string]any{"data": "", "offset": offset})
 		return
 	}
 	if length == -1 || length > maxReadLength {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,9 +20,12 @@ import (
 // executor with its task groups) runs in a cgroup of its own,
 // kubemesos-agent-<agent id>/<container id> below the hierarchy's root,
 // whose limit is the mem of the container's resources (executor and
-// tasks). A container that uses more is OOM-killed by the kernel and its
-// tasks end TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY (source
-// SOURCE_AGENT). A container without mem gets no cgroup.
+// tasks). The agent watches each container's limit while it runs
+// (oomwatch_linux.go): when the kernel OOM-kills any process of it, the
+// main one or not, the agent kills the rest of the container and its tasks
+// end TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY (source
+// SOURCE_AGENT) and Mesos' message ("Memory limit exceeded: Requested:
+// 64MB Maximum Used: 64MB"). A container without mem gets no cgroup.
 
 // isolation is what /state reports.
 func (a *Agent) isolation() string {
@@ -103,9 +108,54 @@ func memLimitMessage(e *executor) string {
 		e.cgroup.Limit()>>20, e.cgroup.MaxUsage()>>20)
 }
 
+// watchMemory starts the watch of a container's memory limit (nil without
+// a cgroup, or when the watch cannot start: the breach then shows when the
+// container's process exits).
+func (a *Agent) watchMemory(e *executor, g *memcg.Group) *oomWatch {
+	if g == nil {
+		return nil
+	}
+	w, err := a.oom.watch(g, func() { a.memoryLimitReached(e, g) })
+	if err != nil {
+		a.log.Warn("cannot watch a container's memory limit; a breach shows when its process ends", "executor_id", e.id(), "error", err)
+		return nil
+	}
+	return w
+}
+
+// memoryLimitReached ends a container whose processes hit its memory limit
+// while it runs, as Mesos destroys a container on a memory limitation,
+// whether or not the process the kernel killed was its main one: its tasks
+// then fail with REASON_CONTAINER_LIMITATION_MEMORY as their processes are
+// reaped (memLimited).
+func (a *Agent) memoryLimitReached(e *executor, g *memcg.Group) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e.cgroup != g || e.oom {
+		return
+	}
+	e.oom = true
+	a.log.Warn("container exceeded its memory limit; killing it", "executor_id", e.id(), "framework_id", e.fw.id, "limit", g.Limit())
+	e.killProcesses()
+	killAll(g.ProcsFile())
+}
+
+// killAll SIGKILLs the processes listed in a cgroup.procs file (those that
+// left the container's process groups).
+func killAll(procsFile string) {
+	b, _ := os.ReadFile(procsFile)
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
 // removeCgroup removes an ended container's cgroup, in the background (the
 // kernel may take a moment to finish its processes). Callers hold a.mu.
 func (a *Agent) removeCgroup(e *executor) {
+	e.oomWatch.stop()
+	e.oomWatch = nil
 	g := e.cgroup
 	if g == nil {
 		return

@@ -77,6 +77,58 @@ func TestMemoryLimitEndsTask(t *testing.T) {
 	})
 }
 
+// TestMemoryLimitEndsRunningContainer: the kernel OOM-kills a child of a
+// shell task whose shell lives on; the agent sees the breach while the
+// container runs, ends it and fails the task with the memory limitation
+// (the shell alone would sleep for ten minutes).
+func TestMemoryLimitEndsRunningContainer(t *testing.T) {
+	needMemcg(t)
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	offer := firstOffer(t, s)
+	task := shellTask("survivor", offer, "head -c 300m /dev/zero | tail; echo the shell survived; exec sleep 600")
+	task.Resources = []mesos.Resource{resources.NewCPUs(0.5).Resource, resources.NewMemory(32).Resource}
+	launch(t, s, offer, task)
+	states, last := awaitTerminal(t, s, "survivor")
+	if last.GetState() != mesos.TASK_FAILED || last.GetReason() != mesos.REASON_CONTAINER_LIMITATION_MEMORY || last.GetSource() != mesos.SOURCE_AGENT {
+		t.Fatalf("states %v, last %v %v %v %q: want TASK_FAILED, REASON_CONTAINER_LIMITATION_MEMORY from the agent",
+			states, last.GetState(), last.GetReason(), last.GetSource(), last.GetMessage())
+	}
+	if !strings.HasPrefix(last.GetMessage(), "Memory limit exceeded: Requested: 32MB Maximum Used: ") {
+		t.Errorf("message %q", last.GetMessage())
+	}
+}
+
+// TestMemoryLimitEndsTaskGroup: a task group on the DEFAULT executor
+// shares one container; the kernel OOM-kills a child of one task's shell,
+// and the agent ends the container: every task of it fails with the
+// memory limitation, the bystander too.
+func TestMemoryLimitEndsTaskGroup(t *testing.T) {
+	needMemcg(t)
+	env := start(t, 1, nil)
+	s := subscribe(t, env)
+	exec := &mesos.ExecutorInfo{
+		Type:       mesos.ExecutorInfo_DEFAULT,
+		ExecutorID: mesos.ExecutorID{Value: "group"},
+		Resources:  []mesos.Resource{resources.NewCPUs(0.1).Resource, resources.NewMemory(32).Resource},
+	}
+	offer := firstOffer(t, s)
+	launchGroup(t, s, offer, exec,
+		shellTask("hog", offer, "head -c 600m /dev/zero | tail; exec sleep 1000"),
+		shellTask("bystander", offer, "exec sleep 1000"))
+	for _, id := range []string{"hog", "bystander"} {
+		states, last := awaitTerminal(t, s, id)
+		if last.GetState() != mesos.TASK_FAILED || last.GetReason() != mesos.REASON_CONTAINER_LIMITATION_MEMORY {
+			t.Errorf("%s: states %v, last %v %v %q: want TASK_FAILED, REASON_CONTAINER_LIMITATION_MEMORY",
+				id, states, last.GetState(), last.GetReason(), last.GetMessage())
+		}
+		// Executor 32 MB and two tasks of 64 MB.
+		if !strings.HasPrefix(last.GetMessage(), "Memory limit exceeded: Requested: 160MB") {
+			t.Errorf("%s: message %q", id, last.GetMessage())
+		}
+	}
+}
+
 func TestTaskWithinMemoryLimitRuns(t *testing.T) {
 	needMemcg(t)
 	env := start(t, 1, nil)

@@ -68,17 +68,33 @@ func startProcess(dir string, ci *mesos.CommandInfo, env []string, devNull *os.F
 			cmd.SysProcAttr.UseCgroupFD = true
 			cmd.SysProcAttr.CgroupFD = int(f.Fd())
 		} else {
-			// cgroup v1 has no such start: a shell joins the group, then
-			// execs the command (whose argv[0] becomes its path). Moving the
-			// process after the start would race with its first forks.
-			cmd.Args = append([]string{"sh", "-c", `echo $$ > "$0" && exec "$@"`, cg.ProcsFile(), cmd.Path}, cmd.Args[1:]...)
-			cmd.Path = "/bin/sh"
+			joinCgroupV1(cmd, cg.ProcsFile(), ci.Shell == nil || *ci.Shell)
 		}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	return cmd, nil
+}
+
+// joinCgroupV1 makes cmd join a cgroup v1 group before anything else: v1
+// has no start in a group, and moving the process after the start would
+// race with its first forks. A shell command's own shell joins first, on
+// the script's first line (one exec less per task than a joining shell
+// that execs the command's shell); a command given as argv gets a shell
+// that joins, then execs it (its argv[0] becomes its path).
+func joinCgroupV1(cmd *exec.Cmd, procsFile string, shell bool) {
+	if shell {
+		cmd.Args[2] = "echo $$ > " + shellQuote(procsFile) + " || exit 1; " + cmd.Args[2]
+		return
+	}
+	cmd.Args = append([]string{"sh", "-c", `echo $$ > "$0" && exec "$@"`, procsFile, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = "/bin/sh"
+}
+
+// shellQuote quotes s for sh, in single quotes.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // executorEnv is the environment of an executor (contract §2.4): the

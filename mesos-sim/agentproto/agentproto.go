@@ -33,6 +33,9 @@ type Registration struct {
 	Reregister bool                 `json:"reregister,omitempty"`
 	Tasks      []mesos.Task         `json:"tasks,omitempty"`
 	Executors  []mesos.ExecutorInfo `json:"executors,omitempty"`
+	// Batches: the agent takes batch messages; the master sends an agent
+	// that does not say so one message per request.
+	Batches bool `json:"batches,omitempty"`
 }
 
 // Registered answers a Registration.
@@ -74,6 +77,9 @@ const (
 	KindFrameworkMessage  = "framework_message"
 	KindShutdown          = "shutdown"
 	KindPing              = "ping"
+	// KindBatch carries several messages (Batch, in order) in one request,
+	// to agents whose registration says Batches.
+	KindBatch = "batch"
 )
 
 // FromMaster is one message from the master to an agent. The agent answers
@@ -91,6 +97,8 @@ type FromMaster struct {
 	KillPolicy *mesos.KillPolicy `json:"kill_policy,omitempty"`
 	// Run is the launch of a run_tasks.
 	Run *RunTasks `json:"run,omitempty"`
+	// Batch holds the messages of a batch (none of them a batch or a ping).
+	Batch []FromMaster `json:"batch,omitempty"`
 }
 
 // RunTasks is a launch: one task, or a whole group for one executor.

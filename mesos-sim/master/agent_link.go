@@ -50,7 +50,7 @@ func (m *Master) serveAgentRegister(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "registration has no endpoint", http.StatusBadRequest)
 		return
 	}
-	link := newRemoteLink(reg.Endpoint, reg.Info.GetID().GetValue(), m)
+	link := newRemoteLink(reg.Endpoint, reg.Info.GetID().GetValue(), reg.Batches, m)
 	id, err := m.RegisterAgent(AgentRegistration{
 		Info:         reg.Info,
 		Capabilities: reg.Capabilities,
@@ -123,12 +123,16 @@ func (m *Master) agentRegistered(id string) bool {
 
 // remoteLink is the AgentLink of a process agent: messages are queued and
 // posted in order to the agent's endpoint by one goroutine, started when
-// there is something to send. Pings go out on their own so that a slow
-// launch never delays them.
+// there is something to send; to an agent that takes batches, what queued
+// up while a request was under way goes in the next request, so that the
+// one-by-one launches of a large ACCEPT and a framework's stream of
+// acknowledgements do not wait for a round trip each. Pings go out on
+// their own so that a slow launch never delays them.
 type remoteLink struct {
-	url    string
-	client *http.Client
-	m      *Master
+	url     string
+	client  *http.Client
+	m       *Master
+	batches bool
 
 	mu       sync.Mutex
 	agentID  string
@@ -138,11 +142,15 @@ type remoteLink struct {
 	pinging  bool
 }
 
-func newRemoteLink(endpoint, agentID string, m *Master) *remoteLink {
+// maxBatch bounds the messages of one request to an agent.
+const maxBatch = 1000
+
+func newRemoteLink(endpoint, agentID string, batches bool, m *Master) *remoteLink {
 	return &remoteLink{
 		url:      "http://" + endpoint + agentproto.PathAgent,
 		client:   &http.Client{Timeout: linkTimeout, Transport: linkTransport()},
 		m:        m,
+		batches:  batches,
 		agentID:  agentID,
 		answered: true,
 	}
@@ -182,11 +190,16 @@ func (l *remoteLink) drain() {
 			return
 		}
 		msg := l.queue[0]
-		l.queue = l.queue[1:]
+		if n := min(len(l.queue), maxBatch); l.batches && n > 1 {
+			msg = agentproto.FromMaster{Kind: agentproto.KindBatch, Batch: l.queue[:n:n]}
+			l.queue = l.queue[n:]
+		} else {
+			l.queue = l.queue[1:]
+		}
 		msg.AgentID = l.agentID
 		l.mu.Unlock()
 		if err := l.post(msg); err != nil {
-			l.m.log.Warn("cannot reach agent; message dropped", "agent_id", msg.AgentID, "kind", msg.Kind, "error", err)
+			l.m.log.Warn("cannot reach agent; message dropped", "agent_id", msg.AgentID, "kind", msg.Kind, "messages", max(len(msg.Batch), 1), "error", err)
 		}
 	}
 }
