@@ -31,6 +31,7 @@ type nodeSync struct {
 	agents    map[string]offer.Agent // by node name: last view
 	objects   map[string]*corev1.Node
 	leases    map[string]*coordinationv1.Lease // as last written
+	pending   map[string]bool                  // nodes whose agent changed since their last write
 	byName    map[string]string                // node name → agent ID (also existing nodes)
 	lastLease time.Time
 }
@@ -42,6 +43,7 @@ func newNodeSync(f *Framework) *nodeSync {
 		agents:  map[string]offer.Agent{},
 		objects: map[string]*corev1.Node{},
 		leases:  map[string]*coordinationv1.Lease{},
+		pending: map[string]bool{},
 		byName:  map[string]string{},
 	}
 }
@@ -92,6 +94,7 @@ func (s *nodeSync) remove(ctx context.Context, name string) {
 	delete(s.agents, name)
 	delete(s.objects, name)
 	delete(s.leases, name)
+	delete(s.pending, name)
 	delete(s.byName, name)
 	s.writer.Forget(name)
 	s.mu.Unlock()
@@ -128,16 +131,23 @@ func (s *nodeSync) sync(ctx context.Context, now time.Time) {
 		s.mu.Lock()
 		s.agents[a.Node] = a
 		s.byName[a.Node] = a.ID
+		s.pending[a.Node] = true
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
-	names := make([]string, 0, len(s.agents))
-	for n := range s.agents {
-		names = append(names, n)
-	}
 	renew := now.Sub(s.lastLease) >= s.f.cfg.LeaseInterval
 	if renew {
 		s.lastLease = now
+	}
+	// Only nodes whose agent changed, or whose refresh or lease is due, are
+	// looked at: building thousands of unchanged nodes four times a second
+	// would cost more than writing the few that changed.
+	names := make([]string, 0, len(s.pending))
+	for n := range s.agents {
+		at, written := s.writer.WrittenAt(n)
+		if renew || s.pending[n] || !written || now.Sub(at) >= s.writer.Refresh {
+			names = append(names, n)
+		}
 	}
 	s.mu.Unlock()
 	var g errgroup.Group
@@ -166,6 +176,9 @@ func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time, ren
 	}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
 	s.mu.Lock()
 	due := s.writer.Due(desired, now)
+	if !due && !s.writer.Held(desired, now) {
+		delete(s.pending, name) // nothing material to write
+	}
 	s.mu.Unlock()
 	if due {
 		if err := s.write(ctx, desired); err != nil {
@@ -174,6 +187,7 @@ func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time, ren
 		}
 		s.mu.Lock()
 		s.writer.Wrote(desired, now)
+		delete(s.pending, name)
 		s.mu.Unlock()
 	}
 	if renew {
