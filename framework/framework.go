@@ -190,8 +190,9 @@ func (f *Framework) FrameworkID() string {
 	return f.frameworkID
 }
 
-// Run runs the framework until ctx ends: informers, the subscription loop
-// and the periodic work (declines, node writes, leases).
+// Run runs the framework until ctx ends: informers, the subscription loop,
+// the periodic work (declines, waiting launches, reconciliation) and the
+// node writer (nodes and leases).
 func (f *Framework) Run(ctx context.Context) error {
 	f.factory.Start(ctx.Done())
 	defer f.factory.Shutdown()
@@ -212,10 +213,14 @@ func (f *Framework) Run(ctx context.Context) error {
 	f.callMu.Unlock()
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		f.periodic(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		f.nodes.run(ctx)
 	}()
 	err = f.subscribeLoop(ctx)
 	wg.Wait()
@@ -225,8 +230,9 @@ func (f *Framework) Run(ctx context.Context) error {
 	return err
 }
 
-// periodic runs the timed decisions: expired offers, node writes, leases,
-// suppress/revive.
+// periodic runs the timed decisions: expired offers, waiting launches,
+// suppress/revive, reconciliation. (Node and lease writes have a loop of
+// their own, nodeSync.run, so that thousands of them never hold these up.)
 func (f *Framework) periodic(ctx context.Context) {
 	tick := f.clock.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -242,7 +248,6 @@ func (f *Framework) periodic(ctx context.Context) {
 		}
 		f.flushWaiting(ctx, now, f.waitingNodes())
 		f.updateDemand(ctx)
-		f.nodes.sync(ctx, now)
 		if f.reconcileDue(now) {
 			f.reconcile(ctx)
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,7 +30,9 @@ type nodeSync struct {
 	mu        sync.Mutex
 	agents    map[string]offer.Agent // by node name: last view
 	objects   map[string]*corev1.Node
-	byName    map[string]string // node name → agent ID (also existing nodes)
+	leases    map[string]*coordinationv1.Lease // as last written
+	pending   map[string]bool                  // nodes whose agent changed since their last write
+	byName    map[string]string                // node name → agent ID (also existing nodes)
 	lastLease time.Time
 }
 
@@ -39,6 +42,8 @@ func newNodeSync(f *Framework) *nodeSync {
 		writer:  node.NewWriter(f.cfg.NodeStatusInterval, time.Minute),
 		agents:  map[string]offer.Agent{},
 		objects: map[string]*corev1.Node{},
+		leases:  map[string]*coordinationv1.Lease{},
+		pending: map[string]bool{},
 		byName:  map[string]string{},
 	}
 }
@@ -88,6 +93,8 @@ func (s *nodeSync) remove(ctx context.Context, name string) {
 	s.mu.Lock()
 	delete(s.agents, name)
 	delete(s.objects, name)
+	delete(s.leases, name)
+	delete(s.pending, name)
 	delete(s.byName, name)
 	s.writer.Forget(name)
 	s.mu.Unlock()
@@ -97,51 +104,95 @@ func (s *nodeSync) remove(ctx context.Context, name string) {
 	}
 }
 
-// sync writes the nodes that are due and renews leases.
+// nodeWriters bounds the node and lease writes in flight at once.
+const nodeWriters = 16
+
+// syncPeriod is how often run looks for node writes that are due.
+const syncPeriod = 250 * time.Millisecond
+
+// run writes nodes and leases until ctx ends.
+func (s *nodeSync) run(ctx context.Context) {
+	tick := s.f.clock.NewTicker(syncPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C():
+		}
+		s.sync(ctx, s.f.clock.Now())
+	}
+}
+
+// sync writes the nodes that are due and renews leases, nodeWriters at a
+// time (one after another, 1,000 agents took minutes to become nodes).
 func (s *nodeSync) sync(ctx context.Context, now time.Time) {
 	for _, a := range s.f.pool.Changed() {
 		s.mu.Lock()
 		s.agents[a.Node] = a
 		s.byName[a.Node] = a.ID
+		s.pending[a.Node] = true
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
-	names := make([]string, 0, len(s.agents))
-	for n := range s.agents {
-		names = append(names, n)
-	}
 	renew := now.Sub(s.lastLease) >= s.f.cfg.LeaseInterval
 	if renew {
 		s.lastLease = now
 	}
+	// Only nodes whose agent changed, or whose refresh or lease is due, are
+	// looked at: building thousands of unchanged nodes four times a second
+	// would cost more than writing the few that changed.
+	names := make([]string, 0, len(s.pending))
+	for n := range s.agents {
+		at, written := s.writer.WrittenAt(n)
+		if renew || s.pending[n] || !written || now.Sub(at) >= s.writer.Refresh {
+			names = append(names, n)
+		}
+	}
 	s.mu.Unlock()
+	var g errgroup.Group
+	g.SetLimit(nodeWriters)
 	for _, name := range names {
-		s.mu.Lock()
-		a, ok := s.agents[name]
-		s.mu.Unlock()
-		if !ok {
-			continue // removed meanwhile
+		g.Go(func() error {
+			s.syncNode(ctx, name, now, renew)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// syncNode writes one node if it is due and renews its lease (not after a
+// failed node write: the next round retries both).
+func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time, renew bool) {
+	s.mu.Lock()
+	a, ok := s.agents[name]
+	s.mu.Unlock()
+	if !ok {
+		return // removed meanwhile
+	}
+	desired := node.Build(node.Agent{
+		ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
+		Offered: a.Offered, Used: a.Used, Ready: !a.Unreachable,
+	}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
+	s.mu.Lock()
+	due := s.writer.Due(desired, now)
+	if !due && !s.writer.Held(desired, now) {
+		delete(s.pending, name) // nothing material to write
+	}
+	s.mu.Unlock()
+	if due {
+		if err := s.write(ctx, desired); err != nil {
+			s.f.log.Warn("node write failed", "node", name, "err", err)
+			return
 		}
-		desired := node.Build(node.Agent{
-			ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
-			Offered: a.Offered, Used: a.Used, Ready: !a.Unreachable,
-		}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
 		s.mu.Lock()
-		due := s.writer.Due(desired, now)
+		s.writer.Wrote(desired, now)
+		delete(s.pending, name)
 		s.mu.Unlock()
-		if due {
-			if err := s.write(ctx, desired); err != nil {
-				s.f.log.Warn("node write failed", "node", name, "err", err)
-				continue
-			}
-			s.mu.Lock()
-			s.writer.Wrote(desired, now)
-			s.mu.Unlock()
-		}
-		if renew {
-			if err := s.renewLease(ctx, name, now); err != nil {
-				s.f.log.Debug("lease renewal failed", "node", name, "err", err)
-			}
+	}
+	if renew {
+		if err := s.renewLease(ctx, name, now); err != nil {
+			s.f.log.Debug("lease renewal failed", "node", name, "err", err)
 		}
 	}
 }
@@ -260,25 +311,48 @@ func (s *nodeSync) renewLease(ctx context.Context, name string, now time.Time) e
 	renew := metav1.NewMicroTime(now)
 	holder := name
 	dur := leaseDuration
-	l, err := leases.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		s.mu.Lock()
-		obj := s.objects[name]
-		s.mu.Unlock()
-		lease := &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: leaseNamespace},
-			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, RenewTime: &renew},
+	// As a kubelet does, the lease last written is updated without reading
+	// it first; only a conflict or a lease not known yet costs a read.
+	s.mu.Lock()
+	l := s.leases[name]
+	s.mu.Unlock()
+	if l == nil {
+		got, err := leases.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return s.createLease(ctx, name, &coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, RenewTime: &renew})
+		case err != nil:
+			return err
 		}
-		if obj != nil {
-			lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: name, UID: obj.UID}}
-		}
-		_, err = leases.Create(ctx, lease, metav1.CreateOptions{})
+		l = got
+	}
+	l = l.DeepCopy()
+	l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.RenewTime = &holder, &dur, &renew
+	updated, err := leases.Update(ctx, l, metav1.UpdateOptions{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		delete(s.leases, name) // read afresh next time
 		return err
 	}
+	s.leases[name] = updated
+	return nil
+}
+
+func (s *nodeSync) createLease(ctx context.Context, name string, spec *coordinationv1.LeaseSpec) error {
+	s.mu.Lock()
+	obj := s.objects[name]
+	s.mu.Unlock()
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: leaseNamespace}, Spec: *spec}
+	if obj != nil {
+		lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: name, UID: obj.UID}}
+	}
+	created, err := s.f.kube.CoordinationV1().Leases(leaseNamespace).Create(ctx, lease, metav1.CreateOptions{})
 	if err != nil {
 		return err
 	}
-	l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.RenewTime = &holder, &dur, &renew
-	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
-	return err
+	s.mu.Lock()
+	s.leases[name] = created
+	s.mu.Unlock()
+	return nil
 }

@@ -11,15 +11,31 @@ import (
 )
 
 // kubeResolver reads ConfigMaps, Secrets and service account tokens with
-// client-go, for pod payloads.
+// client-go, for pod payloads. ConfigMaps and Secrets are read from
+// kube-apiserver's watch cache first (resourceVersion "0": no etcd read,
+// as a kubelet's watch-based managers do); only an object the cache does not
+// have yet is read again from etcd before it counts as missing.
 type kubeResolver struct{ kube kubernetes.Interface }
 
-func (r kubeResolver) ConfigMap(ctx context.Context, ns, name string) (map[string][]byte, bool, error) {
-	cm, err := r.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+// fromCache is a read served by kube-apiserver's watch cache.
+var fromCache = metav1.GetOptions{ResourceVersion: "0"}
+
+// getCachedFirst reads an object from the watch cache, then, if the cache
+// says it does not exist, from etcd; found is false when neither has it.
+func getCachedFirst[T any](ctx context.Context, get func(context.Context, string, metav1.GetOptions) (T, error), name string) (obj T, found bool, err error) {
+	obj, err = get(ctx, name, fromCache)
 	if apierrors.IsNotFound(err) {
-		return nil, false, nil
+		obj, err = get(ctx, name, metav1.GetOptions{})
 	}
-	if err != nil {
+	if apierrors.IsNotFound(err) {
+		return obj, false, nil
+	}
+	return obj, err == nil, err
+}
+
+func (r kubeResolver) ConfigMap(ctx context.Context, ns, name string) (map[string][]byte, bool, error) {
+	cm, found, err := getCachedFirst(ctx, r.kube.CoreV1().ConfigMaps(ns).Get, name)
+	if !found {
 		return nil, false, err
 	}
 	out := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
@@ -33,11 +49,8 @@ func (r kubeResolver) ConfigMap(ctx context.Context, ns, name string) (map[strin
 }
 
 func (r kubeResolver) Secret(ctx context.Context, ns, name string) (map[string][]byte, bool, error) {
-	s, err := r.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
+	s, found, err := getCachedFirst(ctx, r.kube.CoreV1().Secrets(ns).Get, name)
+	if !found {
 		return nil, false, err
 	}
 	out := make(map[string][]byte, len(s.Data)+len(s.StringData))

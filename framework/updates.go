@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/kubemesos/kubemesos/framework/podtask"
 	"github.com/kubemesos/kubemesos/framework/reconcile"
@@ -198,29 +199,48 @@ func (f *Framework) podByUID(_ context.Context, uid types.UID) (*corev1.Pod, err
 	return nil, nil
 }
 
-// writeStatus writes a pod's status, retrying on conflicts.
+// writeStatus writes a pod's status as a kubelet does: a strategic merge
+// patch from the status we last saw to the new one, with the pod's UID as a
+// precondition. A patch needs no resourceVersion, so a status the scheduler
+// or a controller touched meanwhile is merged, not retried; a patch that
+// changes nothing is not sent.
 func (f *Framework) writeStatus(ctx context.Context, pod *corev1.Pod, st *corev1.PodStatus) error {
-	pods := f.kube.CoreV1().Pods(pod.Namespace)
-	current := pod
-	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		p := current.DeepCopy()
-		p.Status = *st
-		_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			fresh, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-			if gerr != nil {
-				return gerr
-			}
-			if fresh.UID != pod.UID {
-				return nil
-			}
-			current = fresh
-		}
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
-	})
+	patch, unchanged, err := statusPatch(pod.UID, &pod.Status, st)
+	if err != nil {
+		return fmt.Errorf("status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if unchanged {
+		return nil
+	}
+	_, err = f.kube.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
+		// Gone, or replaced by a pod of the same name (the UID differs):
+		// there is nothing of ours left to write to.
+		return nil
+	case err != nil:
+		return fmt.Errorf("write status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// statusPatch is the strategic merge patch from old to next, carrying uid
+// as a precondition; unchanged reports a patch with nothing else in it.
+func statusPatch(uid types.UID, old, next *corev1.PodStatus) (patch []byte, unchanged bool, err error) {
+	oldJSON, err := json.Marshal(corev1.Pod{Status: *old})
+	if err != nil {
+		return nil, false, err
+	}
+	nextJSON, err := json.Marshal(corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: *next})
+	if err != nil {
+		return nil, false, err
+	}
+	patch, err = strategicpatch.CreateTwoWayMergePatch(oldJSON, nextJSON, corev1.Pod{})
+	if err != nil {
+		return nil, false, err
+	}
+	onlyUID := fmt.Sprintf(`{"metadata":{"uid":%q}}`, uid)
+	return patch, string(patch) == onlyUID, nil
 }
 
 // deletePod removes a pod object whose task ended, as a kubelet does.

@@ -11,7 +11,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -36,7 +35,6 @@ const (
 	ServiceAccountPubFile   = "sa.pub"
 	caValidity              = 10 * 365 * 24 * time.Hour
 	leafValidity            = 5 * 365 * 24 * time.Hour
-	serviceAccountKeyBits   = 2048
 	defaultServiceClusterIP = "10.96.0.1"
 )
 
@@ -250,7 +248,11 @@ func ensureServiceAccountKeys(p Paths) (bool, error) {
 	if keyOK && pubOK {
 		return false, nil
 	}
-	key, err := rsa.GenerateKey(rand.Reader, serviceAccountKeyBits)
+	// ECDSA P-256: kube-apiserver signs every service-account token
+	// (one per pod that mounts one) with ES256, several times cheaper than
+	// RS256 with a 2048-bit RSA key. A data dir made by an earlier version
+	// keeps its RSA key.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return false, fmt.Errorf("pki: %w", err)
 	}
@@ -258,7 +260,7 @@ func ensureServiceAccountKeys(p Paths) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("pki: %w", err)
 	}
-	if err := writePEM(p.ServiceAccountKey(), "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), 0o600); err != nil {
+	if err := writeKey(p.ServiceAccountKey(), key); err != nil {
 		return false, err
 	}
 	return true, writePEM(p.ServiceAccountPub(), "PUBLIC KEY", pub, 0o644)

@@ -126,23 +126,32 @@ func TestWriterBoundsWrites(t *testing.T) {
 	base := Build(Agent{ID: "a", Name: "n", Offered: mesosoffers.Resources{CPUs: 1}, Ready: true}, Config{}, metav1.NewTime(t0))
 	more := Build(Agent{ID: "a", Name: "n", Offered: mesosoffers.Resources{CPUs: 2}, Ready: true}, Config{}, metav1.NewTime(t0))
 	steps := []struct {
-		node  *corev1.Node
-		after time.Duration
-		want  bool
+		node       *corev1.Node
+		after      time.Duration
+		want, held bool
 	}{
-		{base, 0, true},                       // never written
-		{more, 100 * time.Millisecond, false}, // changed, but too soon
-		{base, 2 * time.Second, false},        // unchanged
-		{more, 2 * time.Second, true},         // changed, interval passed
-		{more, 2 * time.Minute, true},         // refresh
+		{base, 0, true, false},                      // never written
+		{more, 100 * time.Millisecond, false, true}, // changed, but too soon
+		{base, 2 * time.Second, false, false},       // unchanged
+		{more, 2 * time.Second, true, false},        // changed, interval passed
+		{more, 2 * time.Minute, true, false},        // refresh
+	}
+	if _, ok := w.WrittenAt("n"); ok {
+		t.Fatal("WrittenAt of a node never written")
 	}
 	for i, s := range steps {
 		now := t0.Add(s.after)
 		if got := w.Due(s.node, now); got != s.want {
 			t.Fatalf("step %d: Due = %v, want %v", i, got, s.want)
 		}
+		if got := w.Held(s.node, now); got != s.held {
+			t.Fatalf("step %d: Held = %v, want %v", i, got, s.held)
+		}
 		if i == 0 || i == 3 {
 			w.Wrote(s.node, now)
+			if at, ok := w.WrittenAt("n"); !ok || !at.Equal(now) {
+				t.Fatalf("step %d: WrittenAt = %v, %v", i, at, ok)
+			}
 		}
 	}
 }

@@ -38,6 +38,19 @@ func (w *Writer) Due(desired *corev1.Node, now time.Time) bool {
 	return now.Sub(l.at) >= w.MinInterval && Material(l.node, desired)
 }
 
+// Held reports whether desired differs materially from the last write but
+// waits for MinInterval to pass.
+func (w *Writer) Held(desired *corev1.Node, now time.Time) bool {
+	l, ok := w.last[desired.Name]
+	return ok && now.Sub(l.at) < w.MinInterval && Material(l.node, desired)
+}
+
+// WrittenAt is when the node was last written (false: never).
+func (w *Writer) WrittenAt(name string) (time.Time, bool) {
+	l, ok := w.last[name]
+	return l.at, ok
+}
+
 // Wrote records a successful write.
 func (w *Writer) Wrote(n *corev1.Node, now time.Time) { w.last[n.Name] = written{node: n, at: now} }
 

@@ -58,6 +58,9 @@ func Map(in Input) Result {
 		res.Delete = true
 		return res
 	}
+	if startingWithoutNews(st, pod) {
+		return res
+	}
 	next := pod.Status.DeepCopy()
 	if len(st.Data) > 0 {
 		m, ps, err := protocol.DecodePodStatus(st.Data)
@@ -89,6 +92,18 @@ func Map(in Input) Result {
 // keepOwned keeps in an executor's status what others own or the API
 // server refuses to change: conditions the executor does not report (such
 // as PodScheduled), the QoS class, the nominated node and the start time.
+// startingWithoutNews reports an update that has nothing to write: a task
+// on its way up (TASK_STAGING or TASK_STARTING) with no payload from an
+// executor, for a pod that is Pending already. Its host IP comes with the
+// next update, and skipping it saves a pod-status write on every launch.
+func startingWithoutNews(st mesos.TaskStatus, pod *corev1.Pod) bool {
+	switch st.GetState() {
+	case mesos.TASK_STAGING, mesos.TASK_STARTING:
+		return len(st.Data) == 0 && pod.Status.Phase == corev1.PodPending
+	}
+	return false
+}
+
 func keepOwned(next, old *corev1.PodStatus) *corev1.PodStatus {
 	for _, c := range old.Conditions {
 		found := false

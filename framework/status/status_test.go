@@ -34,6 +34,8 @@ func payload(t *testing.T, seq uint64, phase corev1.PodPhase) []byte {
 func TestMap(t *testing.T) {
 	now := metav1.Now()
 	scheduled := corev1.PodStatus{QOSClass: corev1.PodQOSBurstable, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}}
+	pending := *scheduled.DeepCopy()
+	pending.Phase = corev1.PodPending
 	deleting := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}
 	for _, tc := range []struct {
 		name    string
@@ -44,6 +46,16 @@ func TestMap(t *testing.T) {
 	}{
 		{name: "staging is pending", update: update(mesos.TASK_STAGING, nil, ""), check: func(t *testing.T, r Result) {
 			if r.Status.Phase != corev1.PodPending || r.Terminal {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{name: "starting without payload on a pending pod writes nothing", update: update(mesos.TASK_STARTING, nil, ""), pod: &corev1.Pod{Status: pending}, check: func(t *testing.T, r Result) {
+			if r.Status != nil || r.Stale || r.Delete || r.Terminal {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{name: "starting with payload on a pending pod takes the executor's status", update: update(mesos.TASK_STARTING, payload(t, 1, corev1.PodPending), ""), pod: &corev1.Pod{Status: pending}, check: func(t *testing.T, r Result) {
+			if r.Status == nil || len(r.Status.ContainerStatuses) != 1 || r.Status.HostIP != "10.0.0.9" {
 				t.Errorf("%+v", r)
 			}
 		}},

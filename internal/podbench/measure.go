@@ -142,6 +142,9 @@ func Measure(ctx context.Context, r Run) (Measurement, error) {
 		PeakRSS:     usageAfter.PeakRSS,
 	}
 	m.Latency = Summarize(m.Latencies)
+	r.Logger.Info("pods running", "run", r.Name, "pods", m.Running,
+		"creating", m.LastSent.Sub(m.FirstSent), "first_create_to_last_running", m.LastRunning.Sub(m.FirstSent),
+		"p50", m.Latency.P50, "p99", m.Latency.P99)
 	return m, nil
 }
 

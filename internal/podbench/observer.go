@@ -113,9 +113,9 @@ type Observation struct {
 	// Pods is how many were sent; Running how many of them were seen
 	// Running.
 	Pods, Running int
-	// FirstSent is the earliest create request, LastRunning the last pod
-	// seen Running.
-	FirstSent, LastRunning time.Time
+	// FirstSent and LastSent are the earliest and the latest create
+	// request, LastRunning the last pod seen Running.
+	FirstSent, LastSent, LastRunning time.Time
 	// Latencies are each Running pod's time from create request to Running.
 	Latencies []time.Duration
 }
@@ -128,6 +128,9 @@ func (o *Observer) Observation() Observation {
 	for name, sent := range o.sent {
 		if obs.FirstSent.IsZero() || sent.Before(obs.FirstSent) {
 			obs.FirstSent = sent
+		}
+		if sent.After(obs.LastSent) {
+			obs.LastSent = sent
 		}
 		running, ok := o.running[name]
 		if !ok {

@@ -33,7 +33,7 @@ type Options struct {
 	// Output is the Markdown file the table goes into, unless NoWrite.
 	Output  string
 	NoWrite bool
-	// CPUProfile, when set, is a directory for a CPU profile of every A run.
+	// CPUProfile, when set, is a directory for a CPU profile of every run.
 	CPUProfile string
 	// Timeout bounds each run (0: from its number of pods).
 	Timeout time.Duration
@@ -71,7 +71,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.ExecutorRate, "executor-rate", o.ExecutorRate, "pods created per second in the real-executor run")
 	fs.StringVar(&o.Output, "output", o.Output, "Markdown file whose benchmark section gets the table")
 	fs.BoolVar(&o.NoWrite, "no-write", o.NoWrite, "only print the table")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", o.CPUProfile, "directory for CPU profiles of the A runs (go tool pprof)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", o.CPUProfile, "directory for CPU profiles of the runs, A and B (go tool pprof)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound of each run (default: 3m plus 0.1s per pod)")
 	fs.StringVar(&o.LogDir, "log-dir", o.LogDir, "directory keeping each run's log (default: a temporary one, kept only if a run fails)")
 }

@@ -105,7 +105,7 @@ func runBench(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	results := map[int][]podbench.Result{}
 	var failed []string
 	for i, p := range runs {
-		if p.run.Mode == podbench.ModeKubemesos && o.CPUProfile != "" {
+		if o.CPUProfile != "" {
 			p.run.CPUProfile = filepath.Join(o.CPUProfile, "cpu-"+p.label+".pprof")
 		}
 		fmt.Fprintf(stderr, "kubemesos bench: [%d/%d] %s ... ", i+1, len(runs), p.label)
@@ -155,7 +155,7 @@ func runBench(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	machine := podbench.ReadMachine(time.Now())
 	fmt.Fprintf(stdout, "\n%s\n\n%s", machine, table)
 	if o.CPUProfile != "" {
-		fmt.Fprintf(stdout, "\nCPU profiles of the A runs in %s (go tool pprof -top %s <file>)\n", o.CPUProfile, self)
+		fmt.Fprintf(stdout, "\nCPU profiles of the runs in %s (go tool pprof -top %s <file>)\n", o.CPUProfile, self)
 	}
 	if !o.NoWrite {
 		section := renderSection(machine, o.Clients, commandLine(), table, profileTop(ctx, self, o.CPUProfile, runs))

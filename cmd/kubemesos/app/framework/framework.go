@@ -217,7 +217,7 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	if env.ExecutorCommand != "" {
 		cfg.ExecutorCommand = env.ExecutorCommand
 	}
-	fw, err := framework.New(cfg, kube, log.With("component", "framework"))
+	fw, err := framework.New(cfg, kube, log)
 	if err != nil {
 		_ = ep.Stop(context.Background())
 		return nil, err

@@ -12,12 +12,15 @@ import (
 )
 
 // Start starts the framework with its defaults, against env's Mesos master
-// and cluster, its endpoint on a free loopback port.
+// and cluster, its endpoint on a free loopback port, but one: pods are
+// spread (--scoring Spread), as mode B's stock kube-scheduler spreads them
+// (NodeResourcesFit, LeastAllocated), so that both place pods alike.
 func Start(ctx context.Context, env bench.FrameworkEnv) (bench.Framework, error) {
 	o := framework.NewOptions()
 	o.Framework.MesosURL = env.MesosURL
 	o.Framework.SchedulerName = env.SchedulerName
 	o.Listen = "127.0.0.1:0"
+	o.Scoring = "Spread"
 	// The same client limits as mode B's kube-scheduler.
 	o.KubeAPIQPS, o.KubeAPIBurst = env.RESTConfig.QPS, env.RESTConfig.Burst
 	if err := o.Validate(); err != nil {

@@ -1,0 +1,79 @@
+package framework
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// TestRenewLease checks that a node's lease is created once, then renewed
+// with a write alone (no read first), and read afresh after a failed write.
+func TestRenewLease(t *testing.T) {
+	kube := fake.NewClientset()
+	f, err := New(Config{MesosURL: "http://127.0.0.1:1"}, kube, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conflictNext := false
+	kube.PrependReactor("update", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if conflictNext {
+			conflictNext = false
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, "n1", nil)
+		}
+		return false, nil, nil
+	})
+	verbs := func() []string {
+		var out []string
+		for _, a := range kube.Actions() {
+			if a.GetResource().Resource == "leases" {
+				out = append(out, a.GetVerb())
+			}
+		}
+		kube.ClearActions()
+		return out
+	}
+	ctx := context.Background()
+	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i, step := range []struct {
+		conflict bool
+		wantErr  bool
+		want     []string
+	}{
+		{want: []string{"get", "create"}},
+		{want: []string{"update"}},
+		{want: []string{"update"}},
+		{conflict: true, wantErr: true, want: []string{"update"}},
+		{want: []string{"get", "update"}},
+	} {
+		conflictNext = step.conflict
+		now := start.Add(time.Duration(i) * 10 * time.Second)
+		err := f.nodes.renewLease(ctx, "n1", now)
+		if (err != nil) != step.wantErr {
+			t.Fatalf("renewal %d: err %v", i, err)
+		}
+		if got := verbs(); !slices.Equal(got, step.want) {
+			t.Errorf("renewal %d: requests %v, want %v", i, got, step.want)
+		}
+		if step.wantErr {
+			continue
+		}
+		l, err := kube.CoordinationV1().Leases(leaseNamespace).Get(ctx, "n1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kube.ClearActions()
+		if !l.Spec.RenewTime.Time.Equal(now) || *l.Spec.HolderIdentity != "n1" {
+			t.Errorf("renewal %d: lease %+v", i, l.Spec)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package framework
+
+import (
+	"encoding/json"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+)
+
+func TestStatusPatch(t *testing.T) {
+	scheduled := corev1.PodStatus{
+		Phase:      corev1.PodPending,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}},
+	}
+	running := *scheduled.DeepCopy()
+	running.Phase = corev1.PodRunning
+	running.HostIP = "10.0.0.9"
+	running.Conditions = append(running.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue})
+
+	for _, tc := range []struct {
+		name          string
+		old, next     corev1.PodStatus
+		server        corev1.PodStatus // what the API server holds when the patch lands
+		wantUnchanged bool
+		want          func(t *testing.T, got corev1.PodStatus)
+	}{
+		{name: "same status is not written", old: scheduled, next: scheduled, server: scheduled, wantUnchanged: true},
+		{name: "running sets phase, host IP and the ready condition", old: scheduled, next: running, server: scheduled, want: func(t *testing.T, got corev1.PodStatus) {
+			if got.Phase != corev1.PodRunning || got.HostIP != "10.0.0.9" || len(got.Conditions) != 2 {
+				t.Errorf("%+v", got)
+			}
+		}},
+		{
+			// The server has a condition another writer added after our
+			// cached copy: the patch keeps it instead of failing on a
+			// stale resourceVersion as a PUT would.
+			name: "a condition written by someone else meanwhile is kept", old: scheduled, next: running,
+			server: func() corev1.PodStatus {
+				s := *scheduled.DeepCopy()
+				s.Conditions = append(s.Conditions, corev1.PodCondition{Type: "example.com/Gate", Status: corev1.ConditionTrue})
+				return s
+			}(),
+			want: func(t *testing.T, got corev1.PodStatus) {
+				types := map[corev1.PodConditionType]bool{}
+				for _, c := range got.Conditions {
+					types[c.Type] = true
+				}
+				if !types["example.com/Gate"] || !types[corev1.PodReady] || !types[corev1.PodScheduled] || got.Phase != corev1.PodRunning {
+					t.Errorf("%+v", got)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			patch, unchanged, err := statusPatch("uid-1", &tc.old, &tc.next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if unchanged != tc.wantUnchanged {
+				t.Fatalf("unchanged = %v, patch %s", unchanged, patch)
+			}
+			if tc.want == nil {
+				return
+			}
+			// Apply the patch the way kube-apiserver does to the pod it has.
+			server, err := json.Marshal(corev1.Pod{Status: tc.server})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := strategicpatch.StrategicMergePatch(server, patch, corev1.Pod{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got corev1.Pod
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.UID != "uid-1" {
+				t.Errorf("the patch does not carry the pod's UID as a precondition: %s", patch)
+			}
+			tc.want(t, got.Status)
+		})
+	}
+}
