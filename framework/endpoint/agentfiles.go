@@ -38,8 +38,8 @@ func (f agentFile) size(ctx context.Context) (int64, error) {
 
 // read returns up to length bytes from offset (fewer at the end of the file
 // or when the agent caps its answer) and the offset the agent answered: the
-// one asked for, or the file's size when offset is -1 or beyond the end (so
-// a file that shrank shows as an answer offset below the one asked for).
+// one asked for, or the file's size when offset is -1 (past the end, Mesos
+// answers the offset asked for; older mesos-sim agents the size).
 func (f agentFile) read(ctx context.Context, offset, length int64) ([]byte, int64, error) {
 	q := url.Values{"path": {f.path}, "offset": {strconv.FormatInt(offset, 10)}}
 	if offset >= 0 {
@@ -98,4 +98,12 @@ func trimSplitRune(data []byte) []byte {
 		kept = kept[:len(kept)-n]
 	}
 	return kept
+}
+
+// shrank reports whether the file is now shorter than pos (truncated or
+// replaced at the same path); an error reading its size says no, and the
+// next read reports it.
+func (f agentFile) shrank(ctx context.Context, pos int64) bool {
+	_, size, err := f.read(ctx, -1, 0)
+	return err == nil && size < pos
 }

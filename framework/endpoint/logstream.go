@@ -116,8 +116,9 @@ func (s *Server) copyLog(ctx context.Context, w io.Writer, flush func(), req log
 			}
 			continue
 		}
-		// At the end of f.
-		if at < pos {
+		// At the end of f. A Mesos agent answers a read past the end with
+		// the offset asked for, so a file that shrank is told by its size.
+		if at < pos || pos > 0 && f.shrank(ctx, pos) {
 			// The file shrank: truncated or replaced at the same path.
 			if _, err := writeLines(true); err != nil {
 				return err
