@@ -82,6 +82,10 @@ type Framework struct {
 	reconcileMu   sync.Mutex
 	lastReconcile time.Time
 
+	// versionsSeen are the executor protocol versions ("major.minor")
+	// other than ours seen in status payloads, each logged once.
+	versionsSeen sync.Map
+
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex
 	ips  map[string]string

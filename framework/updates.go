@@ -116,6 +116,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	if res.PayloadErr != nil {
 		f.log.Warn("malformed status payload", "task_id", st.TaskID.Value, "pod", pod.Namespace+"/"+pod.Name, "err", res.PayloadErr)
 	}
+	f.noteExecutorVersion(res.Version, taskAgent)
 	f.tasksMu.Lock()
 	t.state = st.GetState()
 	if res.Sequence > t.seq {
