@@ -69,7 +69,8 @@ type Framework struct {
 
 	demandMu sync.Mutex
 	demand   offer.Demand
-	pending  map[types.UID]bool
+	// pending are our pods that wait for a node, with their Mesos roles.
+	pending map[types.UID]string
 
 	nodes *nodeSync
 
@@ -143,7 +144,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		batches: map[string][]*launchReq{},
 		waiting: map[string][]*launchReq{},
 		tasks:   map[types.UID]*task{},
-		pending: map[types.UID]bool{},
+		pending: map[types.UID]string{},
 		ips:     map[string]string{},
 
 		executors: map[string]mesos.ExecutorInfo{},

@@ -126,7 +126,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	if terminal {
 		f.pool.TaskEnded(taskAgent, uid)
 		f.demandMu.Lock()
-		sig := f.demand.Freed(len(f.pending))
+		sig := f.demand.Freed(f.cfg.Roles, f.waitingLocked())
 		f.demandMu.Unlock()
 		f.signal(ctx, sig)
 	}
