@@ -46,6 +46,11 @@ func TestUpgradeWithoutDrain(t *testing.T) {
 	if out, err := knob.CombinedOutput(); err != nil || !strings.Contains(string(out), "executor protocol 1.7") {
 		t.Fatalf("kubemesos version with %s=7 does not report protocol 1.7: %v\n%s", protocolMinorEnv, err, out)
 	}
+	bad := exec.Command(binary, "version")
+	bad.Env = append(env(t.TempDir()), protocolMinorEnv+"=x")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), protocolMinorEnv) {
+		t.Fatalf("kubemesos version with %s=x: %v, want an error naming the variable\n%s", protocolMinorEnv, err, out)
+	}
 
 	var served atomic.Int64
 	builds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
