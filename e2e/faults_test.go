@@ -28,8 +28,15 @@ type frameworkProc struct {
 // killed when owner (the test that outlives restarts) ends.
 func (c *cluster) startFramework(t, owner *testing.T, mesos, listen string, extra ...string) *frameworkProc {
 	t.Helper()
+	return c.startFrameworkWith(t, owner, mesos, listen, nil, extra...)
+}
+
+// startFrameworkWith is startFramework with more environment variables
+// (KEY=value) and flags.
+func (c *cluster) startFrameworkWith(t, owner *testing.T, mesos, listen string, environ []string, flags ...string) *frameworkProc {
+	t.Helper()
 	p := &frameworkProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, "framework",
+	p.cmd = exec.Command(binary, append([]string{"framework",
 		"--mesos-master", mesos,
 		"--kubeconfig", filepath.Join(c.dataDir, "kubeconfig"),
 		"--listen", listen,
@@ -37,9 +44,8 @@ func (c *cluster) startFramework(t, owner *testing.T, mesos, listen string, extr
 		"--kubelet-client-ca", filepath.Join(c.dataDir, "pki", "ca.crt"),
 		// A killed leader holds its lease until it expires: short leases
 		// keep the restarts quick.
-		"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms")
-	p.cmd.Args = append(p.cmd.Args, extra...)
-	p.cmd.Env = env(c.home)
+		"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms"}, flags...)...)
+	p.cmd.Env = append(env(c.home), environ...)
 	w := &procWriter{p: p}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {

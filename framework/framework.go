@@ -69,7 +69,8 @@ type Framework struct {
 
 	demandMu sync.Mutex
 	demand   offer.Demand
-	pending  map[types.UID]bool
+	// pending are our pods that wait for a node, with their Mesos roles.
+	pending map[types.UID]string
 
 	nodes *nodeSync
 
@@ -81,6 +82,10 @@ type Framework struct {
 	// lastReconcile is when reconcile last ran (periodic reconciliation).
 	reconcileMu   sync.Mutex
 	lastReconcile time.Time
+
+	// versionsSeen are the executor protocol versions ("major.minor")
+	// other than ours seen in status payloads, each logged once.
+	versionsSeen sync.Map
 
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex
@@ -139,7 +144,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		batches: map[string][]*launchReq{},
 		waiting: map[string][]*launchReq{},
 		tasks:   map[types.UID]*task{},
-		pending: map[types.UID]bool{},
+		pending: map[types.UID]string{},
 		ips:     map[string]string{},
 
 		executors: map[string]mesos.ExecutorInfo{},

@@ -13,6 +13,8 @@ func killCall(taskID, agentID string, graceSeconds int64) *scheduler.Call {
 	return c
 }
 
-func suppressCall() *scheduler.Call { return calls.Suppress() }
+// suppressCall and reviveCall name their roles: a call with none would
+// apply to every role.
+func suppressCall(roles []string) *scheduler.Call { return calls.SuppressWith(roles) }
 
-func reviveCall() *scheduler.Call { return calls.Revive() }
+func reviveCall(roles []string) *scheduler.Call { return calls.ReviveWith(roles) }

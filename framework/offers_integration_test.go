@@ -52,7 +52,7 @@ func TestDeclineSuppressRevive(t *testing.T) {
 	poll(t, "offers suppressed with no pod waiting", clk, 250*time.Millisecond, func() bool {
 		f.demandMu.Lock()
 		defer f.demandMu.Unlock()
-		return f.demand.Suppressed()
+		return f.demand.Suppressed("*")
 	})
 
 	if _, err := kube.CoreV1().Pods("default").Create(ctx, testPod("waiting", "w"), metav1.CreateOptions{}); err != nil {

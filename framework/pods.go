@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/offer"
 	"github.com/kubemesos/kubemesos/framework/podtask"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
 func everything() labels.Selector { return labels.Everything() }
@@ -37,7 +39,7 @@ func (f *Framework) podChanged(_, obj any) {
 	waiting := p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !isTerminal(p)
 	f.demandMu.Lock()
 	if waiting {
-		f.pending[p.UID] = true
+		f.pending[p.UID] = f.podRole(p)
 	} else {
 		delete(f.pending, p.UID)
 	}
@@ -129,34 +131,54 @@ func (f *Framework) kill(ctx context.Context, uid types.UID, agentID string, gra
 	f.log.Info("kill sent", "task_id", podtask.TaskID(uid), "agent_id", agentID, "grace_seconds", grace)
 }
 
-// updateDemand sends SUPPRESS or REVIVE when the number of waiting pods
-// crosses zero.
+// podRole is the Mesos role a pod's task runs in: its kubemesos.io/role
+// annotation, else the framework's first role.
+func (f *Framework) podRole(p *corev1.Pod) string {
+	if r := p.Annotations[mesosoffers.RoleAnnotation]; r != "" {
+		return r
+	}
+	return f.DefaultRole()
+}
+
+// waitingLocked counts, by role, the pods that wait for a node and the
+// claims not launched yet (f.demandMu held).
+func (f *Framework) waitingLocked() map[string]int {
+	waiting := f.pool.ClaimsByRole()
+	for _, role := range f.pending {
+		waiting[role]++
+	}
+	return waiting
+}
+
+// updateDemand sends SUPPRESS or REVIVE for the roles whose number of
+// waiting pods crossed zero.
 func (f *Framework) updateDemand(ctx context.Context) {
 	f.demandMu.Lock()
 	n := len(f.pending)
-	_, claims := f.pool.Counts()
-	sig := f.demand.Pending(n + claims)
+	sig := f.demand.Pending(f.cfg.Roles, f.waitingLocked())
 	f.demandMu.Unlock()
 	f.metrics.pending.Set(float64(n))
 	f.signal(ctx, sig)
 }
 
 func (f *Framework) signal(ctx context.Context, sig offer.Signal) {
-	var err error
-	switch sig {
-	case offer.Suppress:
-		err = f.call(ctx, suppressCall())
-	case offer.Revive:
-		err = f.call(ctx, reviveCall())
-	default:
-		return
+	for _, c := range []struct {
+		what  string
+		roles []string
+		call  func([]string) *scheduler.Call
+	}{{"suppress", sig.Suppress, suppressCall}, {"revive", sig.Revive, reviveCall}} {
+		if len(c.roles) == 0 {
+			continue
+		}
+		if err := f.call(ctx, c.call(c.roles)); err != nil {
+			f.log.Debug("offer signal failed", "signal", c.what, "roles", c.roles, "err", err)
+			// Start again from "offers flowing": the next round suppresses
+			// what has no demand.
+			f.demandMu.Lock()
+			f.demand.Resubscribed()
+			f.demandMu.Unlock()
+			return
+		}
+		f.log.Debug("offer signal", "signal", c.what, "roles", c.roles)
 	}
-	if err != nil {
-		f.log.Debug("offer signal failed", "signal", sig.String(), "err", err)
-		f.demandMu.Lock()
-		f.demand.Resubscribed()
-		f.demandMu.Unlock()
-		return
-	}
-	f.log.Debug("offer signal", "signal", sig.String())
 }

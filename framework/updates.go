@@ -126,6 +126,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	if res.PayloadErr != nil {
 		f.log.Warn("malformed status payload", "task_id", st.TaskID.Value, "pod", pod.Namespace+"/"+pod.Name, "err", res.PayloadErr)
 	}
+	f.noteExecutorVersion(res.Version, taskAgent)
 	f.tasksMu.Lock()
 	t.state = st.GetState()
 	if res.Sequence > t.seq {
@@ -135,7 +136,7 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	if terminal {
 		f.pool.TaskEnded(taskAgent, uid)
 		f.demandMu.Lock()
-		sig := f.demand.Freed(len(f.pending))
+		sig := f.demand.Freed(f.cfg.Roles, f.waitingLocked())
 		f.demandMu.Unlock()
 		f.signal(ctx, sig)
 	}

@@ -516,6 +516,19 @@ func (p *Pool) Counts() (offers, claims int) {
 	return len(p.offers), claims
 }
 
+// ClaimsByRole counts the claims not launched yet, by role.
+func (p *Pool) ClaimsByRole() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for _, a := range p.agents {
+		for _, c := range a.claims {
+			out[c.Role]++
+		}
+	}
+	return out
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

@@ -2,6 +2,7 @@ package offer
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -237,24 +238,42 @@ func TestCarve(t *testing.T) {
 
 func TestDemand(t *testing.T) {
 	var d Demand
+	roles := []string{"apps", "web"}
 	steps := []struct {
-		pending int
+		waiting map[string]int
 		freed   bool
 		want    Signal
 	}{
-		{0, false, Suppress}, {0, false, None}, {2, false, Revive}, {3, false, None},
-		{3, true, Revive}, {0, true, None}, {0, false, Suppress}, {0, true, None}, {1, false, Revive},
+		{nil, false, Signal{Suppress: roles}},
+		{nil, false, Signal{}},
+		{map[string]int{"apps": 2}, false, Signal{Revive: []string{"apps"}}},
+		{map[string]int{"apps": 3}, false, Signal{}},
+		// A role the framework does not have is never signalled.
+		{map[string]int{"apps": 3, "other": 1}, false, Signal{}},
+		{map[string]int{"apps": 3}, true, Signal{Revive: []string{"apps"}}},
+		{map[string]int{"web": 1}, false, Signal{Suppress: []string{"apps"}, Revive: []string{"web"}}},
+		{map[string]int{"web": 1}, true, Signal{Revive: []string{"web"}}},
+		{nil, true, Signal{}},
+		{nil, false, Signal{Suppress: []string{"web"}}},
+		{map[string]int{"apps": 1, "web": 1}, false, Signal{Revive: roles}},
 	}
 	for i, s := range steps {
 		var got Signal
 		if s.freed {
-			got = d.Freed(s.pending)
+			got = d.Freed(roles, s.waiting)
 		} else {
-			got = d.Pending(s.pending)
+			got = d.Pending(roles, s.waiting)
 		}
-		if got != s.want {
-			t.Fatalf("step %d (%+v): %v, want %v", i, s, got, s.want)
+		if fmt.Sprint(got) != fmt.Sprint(s.want) || got.None() != s.want.None() {
+			t.Fatalf("step %d (%+v): %+v, want %+v", i, s, got, s.want)
 		}
+	}
+	if d.Suppressed("apps") || d.Suppressed("web") {
+		t.Error("a role with waiting pods reads as suppressed")
+	}
+	d.Resubscribed()
+	if got := d.Pending(roles, map[string]int{"web": 1}); fmt.Sprint(got) != fmt.Sprint(Signal{Suppress: []string{"apps"}}) {
+		t.Errorf("after a resubscription: %+v, want apps suppressed", got)
 	}
 }
 

@@ -37,6 +37,9 @@ type Result struct {
 	Logs      map[string][]string
 	// PayloadErr is why a payload could not be read (the pod is marked).
 	PayloadErr error
+	// Version is the executor protocol version of the payload (nil without
+	// one): executors of another minor version are normal during upgrades.
+	Version *protocol.Version
 }
 
 // Input is the update and what the framework knows of the pod.
@@ -64,6 +67,7 @@ func Map(in Input) Result {
 	next := pod.Status.DeepCopy()
 	if len(st.Data) > 0 {
 		m, ps, err := protocol.DecodePodStatus(st.Data)
+		res.Version = m.GetVersion()
 		switch {
 		case err != nil:
 			res.PayloadErr = err

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -147,4 +148,42 @@ func hasCondition(s *corev1.PodStatus, t corev1.PodConditionType) bool {
 		}
 	}
 	return false
+}
+
+// TestMapReportsTheExecutorVersion: a payload of another minor version is
+// applied, and its version reported (an upgrade without a drain).
+func TestMapReportsTheExecutorVersion(t *testing.T) {
+	data := payload(t, 1, corev1.PodRunning)
+	m := &protocol.PodStatus{}
+	if err := proto.Unmarshal(data, m); err != nil {
+		t.Fatal(err)
+	}
+	m.Version.Minor = protocol.Minor + 2
+	newer, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		data      []byte
+		wantMinor uint32
+		wantNil   bool
+	}{
+		{"this build's", data, protocol.Minor, false},
+		{"a newer minor", newer, protocol.Minor + 2, false},
+		{"no payload", nil, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Map(Input{Update: update(mesos.TASK_RUNNING, tc.data, ""), Pod: &corev1.Pod{}, Now: metav1.Now()})
+			if res.PayloadErr != nil {
+				t.Fatal(res.PayloadErr)
+			}
+			if tc.wantNil != (res.Version == nil) || res.Version.GetMinor() != tc.wantMinor || !tc.wantNil && res.Version.GetMajor() != protocol.Major {
+				t.Errorf("version %v, want minor %d (nil: %v)", res.Version, tc.wantMinor, tc.wantNil)
+			}
+			if !tc.wantNil && res.Status.Phase != corev1.PodRunning {
+				t.Errorf("phase %s, want the payload's Running", res.Status.Phase)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -28,6 +29,9 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Short:         "Kubernetes as an Apache Mesos framework, in one binary",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Before any subcommand runs (none has a PersistentPreRunE of its
+		// own, which would replace this one).
+		PersistentPreRunE: func(*cobra.Command, []string) error { return applyProtocolMinor(os.Getenv) },
 	}
 	// k8s.io/component-base/version/verflag registers --version on the global
 	// pflag set when the embedded components are linked in, and cobra shows

@@ -1,5 +1,6 @@
 // Package version implements `kubemesos version`: it prints the build
-// information of the binary, as text or JSON.
+// information of the binary and the executor protocol version it speaks, as
+// text or JSON.
 package version
 
 import (
@@ -8,14 +9,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubemesos/kubemesos/executor/protocol"
 	"github.com/kubemesos/kubemesos/internal/buildinfo"
 )
 
-// output is what `version -o json` prints: the build information and, in
-// the full binary, which executor it runs on agents.
+// output is what `version -o json` prints: the build information, the
+// executor protocol version (two builds must share its major to work
+// together) and, in the full binary, which executor it runs on agents.
 type output struct {
 	buildinfo.Info
-	Executor string `json:"executor,omitempty"`
+	ExecutorProtocol string `json:"executor_protocol"`
+	Executor         string `json:"executor,omitempty"`
 }
 
 // NewCommand returns the `version` subcommand. executor, if not nil, says
@@ -29,13 +33,14 @@ func NewCommand(executor func() string) *cobra.Command {
 		Short: "Print the kubemesos version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := output{Info: buildinfo.Get()}
+			v := protocol.Current()
+			out := output{Info: buildinfo.Get(), ExecutorProtocol: fmt.Sprintf("%d.%d", v.GetMajor(), v.GetMinor())}
 			if executor != nil {
 				out.Executor = executor()
 			}
 			switch format {
 			case "", "text":
-				text := out.Info.String() + "\n"
+				text := fmt.Sprintf("%s, executor protocol %s\n", out.Info, out.ExecutorProtocol)
 				if out.Executor != "" {
 					text += "executor: " + out.Executor + "\n"
 				}
