@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/kubemesos/kubemesos/framework/node"
 	"github.com/kubemesos/kubemesos/framework/offer"
@@ -245,8 +248,14 @@ func (s *nodeSync) write(ctx context.Context, desired *corev1.Node) error {
 		}
 		next = updated.DeepCopy()
 	}
-	next.Status = desired.Status
-	updated, err := nodes.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	// The status goes as a strategic merge patch, as a kubelet sends it:
+	// it needs no resourceVersion, so the node lifecycle controller's
+	// writes to the same node do not make it fail and retry.
+	patch, err := nodeStatusPatch(&next.Status, &desired.Status)
+	if err != nil {
+		return fmt.Errorf("status of node %s: %w", desired.Name, err)
+	}
+	updated, err := nodes.Patch(ctx, desired.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil {
 		s.forget(desired.Name)
 		return err
@@ -355,4 +364,17 @@ func (s *nodeSync) createLease(ctx context.Context, name string, spec *coordinat
 	s.leases[name] = created
 	s.mu.Unlock()
 	return nil
+}
+
+// nodeStatusPatch is the strategic merge patch from old to next.
+func nodeStatusPatch(old, next *corev1.NodeStatus) ([]byte, error) {
+	oldJSON, err := json.Marshal(corev1.Node{Status: *old})
+	if err != nil {
+		return nil, err
+	}
+	nextJSON, err := json.Marshal(corev1.Node{Status: *next})
+	if err != nil {
+		return nil, err
+	}
+	return strategicpatch.CreateTwoWayMergePatch(oldJSON, nextJSON, corev1.Node{})
 }

@@ -2,16 +2,20 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -75,5 +79,41 @@ func TestRenewLease(t *testing.T) {
 		if !l.Spec.RenewTime.Time.Equal(now) || *l.Spec.HolderIdentity != "n1" {
 			t.Errorf("renewal %d: lease %+v", i, l.Spec)
 		}
+	}
+}
+
+// TestNodeStatusPatch checks that a node's status patch sets what changed
+// and keeps what another writer set since the framework's last read.
+func TestNodeStatusPatch(t *testing.T) {
+	old := corev1.NodeStatus{
+		Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
+		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+	}
+	next := *old.DeepCopy()
+	next.Allocatable[corev1.ResourceCPU] = resource.MustParse("3")
+	server := *old.DeepCopy()
+	server.Conditions = append(server.Conditions, corev1.NodeCondition{Type: corev1.NodeNetworkUnavailable, Status: corev1.ConditionFalse})
+
+	patch, err := nodeStatusPatch(&old, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverJSON, err := json.Marshal(corev1.Node{Status: server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := strategicpatch.StrategicMergePatch(serverJSON, patch, corev1.Node{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got corev1.Node
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if cpu := got.Status.Allocatable[corev1.ResourceCPU]; cpu.String() != "3" {
+		t.Errorf("allocatable cpu %s, want 3 (patch %s)", cpu.String(), patch)
+	}
+	if len(got.Status.Conditions) != 2 {
+		t.Errorf("conditions %+v: the other writer's condition is lost (patch %s)", got.Status.Conditions, patch)
 	}
 }
