@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/kubemesos/kubemesos/executor/protocol"
 	"github.com/kubemesos/kubemesos/internal/buildinfo"
 )
 
@@ -21,7 +23,7 @@ func TestCommand(t *testing.T) {
 	}{
 		{"executor outside Mesos", []string{"executor"}, "kubemesos executor is started by a Mesos agent; MESOS_FRAMEWORK_ID is not set", ""},
 		{"executor flags", []string{"executor", "--log-level", "loud"}, `unknown log level "loud"`, ""},
-		{"version", []string{"version"}, "", buildinfo.Get().String() + "\n"},
+		{"version", []string{"version"}, "", fmt.Sprintf("%s, executor protocol %d.%d\n", buildinfo.Get(), protocol.Current().GetMajor(), protocol.Current().GetMinor())},
 		{"no other subcommands", []string{"up"}, `unknown command "up"`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,16 +3,22 @@ package version
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/kubemesos/kubemesos/executor/protocol"
 	"github.com/kubemesos/kubemesos/internal/buildinfo"
 )
 
 func TestCommand(t *testing.T) {
 	info := buildinfo.Get()
 	infoJSON, _ := json.Marshal(info)
-	withExecutor := strings.TrimSuffix(string(infoJSON), "}") + `,"executor":"slim"}`
+	v := protocol.Current()
+	proto := fmt.Sprintf("%d.%d", v.GetMajor(), v.GetMinor())
+	plainJSON := strings.TrimSuffix(string(infoJSON), "}") + `,"executor_protocol":"` + proto + `"}`
+	withExecutor := strings.TrimSuffix(plainJSON, "}") + `,"executor":"slim"}`
+	text := info.String() + ", executor protocol " + proto + "\n"
 	for _, tc := range []struct {
 		name     string
 		executor func() string
@@ -20,9 +26,9 @@ func TestCommand(t *testing.T) {
 		want     string
 		wantErr  string
 	}{
-		{"text", nil, nil, info.String() + "\n", ""},
-		{"text with the executor", func() string { return "slim" }, nil, info.String() + "\nexecutor: slim\n", ""},
-		{"json", nil, []string{"-o", "json"}, string(infoJSON), ""},
+		{"text", nil, nil, text, ""},
+		{"text with the executor", func() string { return "slim" }, nil, text + "executor: slim\n", ""},
+		{"json", nil, []string{"-o", "json"}, plainJSON, ""},
 		{"json with the executor", func() string { return "slim" }, []string{"-o", "json"}, withExecutor, ""},
 		{"unknown format", nil, []string{"-o", "yaml"}, "", `unknown --output "yaml"`},
 	} {
