@@ -58,7 +58,15 @@ type agent struct {
 	// returning is, by role, the unused remainder of offers just accepted,
 	// on its way back to the master (see returning.go).
 	returning map[string]returning
+	// available caches Available by role: the scheduler asks for every
+	// node in every pod's Filter and Score, far more often than an agent
+	// changes. Every change to what it is computed from drops it.
+	available map[string]mesosoffers.Available
 }
+
+// changedLocked drops a's cached Available after a change to its offers,
+// claims, returning remainders or executor.
+func (a *agent) changedLocked() { a.available = nil }
 
 type held struct {
 	offer mesos.Offer
@@ -132,6 +140,7 @@ func (p *Pool) agentLocked(o mesos.Offer) *agent {
 
 // refreshLocked recomputes a's Offered and marks it changed.
 func (p *Pool) refreshLocked(a *agent) {
+	a.changedLocked()
 	var all []mesos.Resource
 	for _, id := range sortedKeys(a.offers) {
 		all = append(all, a.offers[id].offer.Resources...)
@@ -217,6 +226,7 @@ func (p *Pool) ExecutorGone(agentID string) {
 	defer p.mu.Unlock()
 	if a, ok := p.agents[agentID]; ok {
 		a.Executor = false
+		a.changedLocked()
 		p.changed[agentID] = true
 	}
 }
@@ -290,6 +300,18 @@ func (p *Pool) Available(node, role string) (mesosoffers.Available, bool) {
 }
 
 func (p *Pool) availableLocked(a *agent, role string) mesosoffers.Available {
+	if av, ok := a.available[role]; ok {
+		return av
+	}
+	av := p.computeAvailableLocked(a, role)
+	if a.available == nil {
+		a.available = map[string]mesosoffers.Available{}
+	}
+	a.available[role] = av
+	return av
+}
+
+func (p *Pool) computeAvailableLocked(a *agent, role string) mesosoffers.Available {
 	var offered []mesos.Resource
 	for _, id := range sortedKeys(a.offers) {
 		if h := a.offers[id]; h.role == role {
@@ -347,6 +369,7 @@ func (p *Pool) Reserve(node string, c mesosoffers.Claim) error {
 		return fmt.Errorf("pod %s on node %s (agent %s), role %s: %s: %w", c.Pod, node, a.ID, c.Role, short, ErrNoFit)
 	}
 	a.claims[c.Pod] = c
+	a.changedLocked()
 	return nil
 }
 
@@ -356,6 +379,7 @@ func (p *Pool) Unreserve(node string, pod types.UID) {
 	defer p.mu.Unlock()
 	if a, ok := p.agents[p.nodes[node]]; ok {
 		delete(a.claims, pod)
+		a.changedLocked()
 	}
 }
 

@@ -37,6 +37,7 @@ func (p *Pool) expireReturningLocked(a *agent, now time.Time) {
 	for role, r := range a.returning {
 		if !now.Before(r.until) {
 			delete(a.returning, role)
+			a.changedLocked()
 		}
 	}
 }
