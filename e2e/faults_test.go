@@ -214,7 +214,8 @@ func waitTasks(t *testing.T, mesos string, what string, cond func(n int) bool) {
 }
 
 // TestFrameworkFailover kills the framework process with SIGKILL at several
-// points of a rollout and restarts it with the same flags: every time, each
+// points of a rollout of 50 pods on 5 process agents (then of scaling to 60
+// and down to 25) and restarts it with the same flags: every time, each
 // pod ends up Running with exactly one running task and no task runs
 // without its pod, within 60 s. Then it kills an executor process: its pods
 // become Failed and their Deployment replaces them. Last, it runs a standby
@@ -223,7 +224,7 @@ func waitTasks(t *testing.T, mesos string, what string, cond func(n int) bool) {
 func TestFrameworkFailover(t *testing.T) {
 	needBinary(t)
 	dataDir := filepath.Join(t.TempDir(), "kubemesos")
-	c := startUp(t, dataDir, t.TempDir(), "--agents", "3", "--framework=false")
+	c := startUp(t, dataDir, t.TempDir(), "--agents", "5", "--framework=false")
 	mesos := mesosURL(t, c)
 	listen := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	top := t
@@ -232,7 +233,7 @@ func TestFrameworkFailover(t *testing.T) {
 		fw.kill()
 		c.stop()
 	}()
-	c.eventuallyNodes(t, 3)
+	c.eventuallyNodes(t, 5)
 
 	restart := func(t *testing.T) {
 		fw.kill()
@@ -244,22 +245,22 @@ func TestFrameworkFailover(t *testing.T) {
 	}
 
 	t.Run("kill right after the first ACCEPT", func(t *testing.T) {
-		c.apply(t, deployment("faults", 20, "v1"))
+		c.apply(t, deployment("faults", 50, "v1"))
 		waitTasks(t, mesos, "first task", func(n int) bool { return n >= 1 })
 		restart(t)
-		check(t, 20)
+		check(t, 50)
 	})
 	t.Run("kill mid-way through scaling up", func(t *testing.T) {
-		c.mustKubectl("scale", "deployment/faults", "--replicas=40")
-		waitTasks(t, mesos, "half of the new tasks", func(n int) bool { return n >= 30 })
+		c.mustKubectl("scale", "deployment/faults", "--replicas=60")
+		waitTasks(t, mesos, "half of the new tasks", func(n int) bool { return n >= 55 })
 		restart(t)
-		check(t, 40)
+		check(t, 60)
 	})
 	t.Run("kill while scaling down", func(t *testing.T) {
-		c.mustKubectl("scale", "deployment/faults", "--replicas=15")
-		waitTasks(t, mesos, "first tasks killed", func(n int) bool { return n <= 35 })
+		c.mustKubectl("scale", "deployment/faults", "--replicas=25")
+		waitTasks(t, mesos, "first tasks killed", func(n int) bool { return n <= 55 })
 		restart(t)
-		check(t, 15)
+		check(t, 25)
 	})
 	t.Run("kill an executor", func(t *testing.T) {
 		execs := executors(c.cmd.Process.Pid)
@@ -315,7 +316,7 @@ func TestFrameworkFailover(t *testing.T) {
 			}
 			return ""
 		})
-		check(t, 15)
+		check(t, 25)
 	})
 	t.Run("a standby replica takes over from a killed leader", func(t *testing.T) {
 		id := c.jsonpath("configmap/kubemesos-framework -n kube-system", "{.data.frameworkID}")
@@ -341,7 +342,7 @@ func TestFrameworkFailover(t *testing.T) {
 		if got := c.jsonpath("configmap/kubemesos-framework -n kube-system", "{.data.frameworkID}"); got != id || id == "" {
 			t.Errorf("framework ID after the takeover %q, before %q", got, id)
 		}
-		check(t, 15)
+		check(t, 25)
 		after, _ := c.pods("app=faults")
 		running := map[string]bool{}
 		for _, p := range after {
