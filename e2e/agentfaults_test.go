@@ -329,11 +329,6 @@ func (c *cluster) nodeCondition(name string) (ready string, tainted bool) {
 // or completed; "" when the master does not know it).
 func taskStateByID(t *testing.T, mesos, id string) string {
 	t.Helper()
-	resp, err := http.Get(mesos + "/master/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var state struct {
 		Frameworks []struct {
 			Tasks            []liveTask `json:"tasks"`
@@ -341,9 +336,7 @@ func taskStateByID(t *testing.T, mesos, id string) string {
 			CompletedTasks   []liveTask `json:"completed_tasks"`
 		} `json:"frameworks"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, mesos+"/master/state", &state)
 	found := ""
 	for _, f := range state.Frameworks {
 		for _, list := range [][]liveTask{f.CompletedTasks, f.UnreachableTasks, f.Tasks} {
@@ -360,32 +353,18 @@ func taskStateByID(t *testing.T, mesos, id string) string {
 // registeredAgents is the number of agents in the master's /master/slaves.
 func registeredAgents(t *testing.T, mesos string) int {
 	t.Helper()
-	resp, err := http.Get(mesos + "/master/slaves")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var state struct {
 		Slaves []json.RawMessage `json:"slaves"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, mesos+"/master/slaves", &state)
 	return len(state.Slaves)
 }
 
 // masterMetric reads one value of the master's /metrics/snapshot.
 func masterMetric(t *testing.T, mesos, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(mesos + "/metrics/snapshot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var m map[string]float64
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, mesos+"/metrics/snapshot", &m)
 	return m[name]
 }
 

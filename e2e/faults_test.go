@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -100,19 +99,12 @@ type liveTask struct {
 // in the master's state.
 func frameworkTasks(t *testing.T, mesos string) []liveTask {
 	t.Helper()
-	resp, err := http.Get(mesos + "/master/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var state struct {
 		Frameworks []struct {
 			Tasks []liveTask `json:"tasks"`
 		} `json:"frameworks"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, mesos+"/master/state", &state)
 	var out []liveTask
 	for _, f := range state.Frameworks {
 		out = append(out, f.Tasks...)

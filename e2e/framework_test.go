@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -454,11 +453,6 @@ type mesosTask struct {
 
 func mesosTasks(t *testing.T, mesos string) []mesosTask {
 	t.Helper()
-	resp, err := http.Get(mesos + "/master/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var state struct {
 		Frameworks []struct {
 			Name           string      `json:"name"`
@@ -466,9 +460,7 @@ func mesosTasks(t *testing.T, mesos string) []mesosTask {
 			CompletedTasks []mesosTask `json:"completed_tasks"`
 		} `json:"frameworks"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, mesos+"/master/state", &state)
 	var tasks []mesosTask
 	for _, f := range state.Frameworks {
 		tasks = append(append(tasks, f.Tasks...), f.CompletedTasks...)
