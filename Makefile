@@ -51,6 +51,8 @@ run: build ## Run a whole cluster: bin/kubemesos up (RUN_ARGS='--agents 3 --rese
 .PHONY: test
 test: verify build ## Run every test (unit, contract, e2e) after the static checks
 	KUBEMESOS_BINARY=$(CURDIR)/$(BIN) $(GO) test -race -count=1 $(TEST_PKGS)
+	# executorbin once more as `make build` links it, with the slim executor embedded.
+	$(GO) test -race -count=1 -tags slimexecutor ./cmd/kubemesos/app/executorbin/
 	$(if $(HEAVY_TEST_PKGS),$(GO) test -count=1 $(HEAVY_TEST_PKGS))
 
 .PHONY: bench

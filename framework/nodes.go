@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -13,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/kubemesos/kubemesos/framework/node"
 	"github.com/kubemesos/kubemesos/framework/offer"
@@ -368,13 +366,5 @@ func (s *nodeSync) createLease(ctx context.Context, name string, spec *coordinat
 
 // nodeStatusPatch is the strategic merge patch from old to next.
 func nodeStatusPatch(old, next *corev1.NodeStatus) ([]byte, error) {
-	oldJSON, err := json.Marshal(corev1.Node{Status: *old})
-	if err != nil {
-		return nil, err
-	}
-	nextJSON, err := json.Marshal(corev1.Node{Status: *next})
-	if err != nil {
-		return nil, err
-	}
-	return strategicpatch.CreateTwoWayMergePatch(oldJSON, nextJSON, corev1.Node{})
+	return twoWayPatch(corev1.Node{Status: *old}, corev1.Node{Status: *next})
 }

@@ -228,20 +228,27 @@ func (f *Framework) writeStatus(ctx context.Context, pod *corev1.Pod, st *corev1
 // statusPatch is the strategic merge patch from old to next, carrying uid
 // as a precondition; unchanged reports a patch with nothing else in it.
 func statusPatch(uid types.UID, old, next *corev1.PodStatus) (patch []byte, unchanged bool, err error) {
-	oldJSON, err := json.Marshal(corev1.Pod{Status: *old})
-	if err != nil {
-		return nil, false, err
-	}
-	nextJSON, err := json.Marshal(corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: *next})
-	if err != nil {
-		return nil, false, err
-	}
-	patch, err = strategicpatch.CreateTwoWayMergePatch(oldJSON, nextJSON, corev1.Pod{})
+	patch, err = twoWayPatch(corev1.Pod{Status: *old}, corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: *next})
 	if err != nil {
 		return nil, false, err
 	}
 	onlyUID := fmt.Sprintf(`{"metadata":{"uid":%q}}`, uid)
 	return patch, string(patch) == onlyUID, nil
+}
+
+// twoWayPatch is the strategic merge patch from old to next, two objects of
+// one API type (a Pod or a Node), as a kubelet computes its status patches.
+func twoWayPatch[T any](old, next T) ([]byte, error) {
+	oldJSON, err := json.Marshal(old)
+	if err != nil {
+		return nil, err
+	}
+	nextJSON, err := json.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	var schema T
+	return strategicpatch.CreateTwoWayMergePatch(oldJSON, nextJSON, schema)
 }
 
 // deletePod removes a pod object whose task ended, as a kubelet does.
