@@ -95,11 +95,15 @@ type Framework struct {
 // task is what the framework knows of one pod's task.
 type task struct {
 	agentID, node string
-	state         mesos.TaskState
-	seq           uint64
-	directory     string
-	logs          map[string][]string
-	killSent      bool
+	// namespace and name are the pod's, when known: a pod missing from a
+	// lagging informer cache is then looked up in the API server before
+	// its task is taken for one without a pod.
+	namespace, name string
+	state           mesos.TaskState
+	seq             uint64
+	directory       string
+	logs            map[string][]string
+	killSent        bool
 	// launchedHere: this process sent the LAUNCH (the scheduler that asked
 	// for it writes the Binding).
 	launchedHere bool

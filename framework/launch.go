@@ -199,7 +199,8 @@ func (f *Framework) accept(ctx context.Context, nodeName string, l offer.Launch,
 	// updates (even a fast TASK_ERROR) find it.
 	f.tasksMu.Lock()
 	for _, c := range launched {
-		f.tasks[c.Pod] = &task{agentID: l.AgentID, node: nodeName, state: mesos.TASK_STAGING, launchedHere: true}
+		pod := byUID[c.Pod].pod
+		f.tasks[c.Pod] = &task{agentID: l.AgentID, node: nodeName, namespace: pod.Namespace, name: pod.Name, state: mesos.TASK_STAGING, launchedHere: true}
 	}
 	f.tasksMu.Unlock()
 	call := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(l.OfferIDs...)).With(calls.RefuseSeconds(0))

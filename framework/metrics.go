@@ -17,6 +17,9 @@ type metrics struct {
 	subscriptions prometheus.Counter
 	// reconciliations counts RECONCILE rounds (explicit and implicit).
 	reconciliations prometheus.Counter
+	// podCacheMisses counts task updates whose pod the informer cache did
+	// not have yet but the API server did.
+	podCacheMisses prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -47,8 +50,12 @@ func newMetrics() *metrics {
 			Namespace: "kubemesos", Subsystem: "framework", Name: "reconciliations_total",
 			Help: "Task reconciliation rounds sent to the master (on subscription and periodic).",
 		}),
+		podCacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "pod_cache_misses_total",
+			Help: "Task updates whose pod was not in the informer cache yet and was read from the API server.",
+		}),
 	}
-	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations)
+	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations, m.podCacheMisses)
 	for _, o := range []string{"received", "used", "declined", "rescinded"} {
 		m.offers.WithLabelValues(o)
 	}

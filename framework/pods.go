@@ -103,7 +103,7 @@ func (f *Framework) podDeleting(ctx context.Context, p *corev1.Pod) {
 	if id, ok := f.agentOfNode(p.Spec.NodeName); !known && ok {
 		agentID = id
 		f.tasksMu.Lock()
-		f.tasks[p.UID] = &task{agentID: id, node: p.Spec.NodeName, killSent: true}
+		f.tasks[p.UID] = &task{agentID: id, node: p.Spec.NodeName, namespace: p.Namespace, name: p.Name, killSent: true}
 		f.tasksMu.Unlock()
 	}
 	f.kill(ctx, p.UID, agentID, gracePeriod(p))

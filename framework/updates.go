@@ -110,6 +110,9 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 		// A task launched before a restart: count what it holds on its
 		// agent again, so that the node's allocatable stays truthful.
 		t = &task{agentID: agentID, node: taskNode}
+		if pod != nil {
+			t.namespace, t.name = pod.Namespace, pod.Name
+		}
 		f.tasks[uid] = t
 		if !terminal {
 			f.pool.TaskRunning(agentID, uid, mesosoffers.PodClaim(pod, f.DefaultRole()).Resources)
@@ -186,8 +189,14 @@ func (f *Framework) bind(ctx context.Context, pod *corev1.Pod, node string) (*co
 	return bound, nil
 }
 
-// podByUID finds a pod in the cache (nil if there is none).
-func (f *Framework) podByUID(_ context.Context, uid types.UID) (*corev1.Pod, error) {
+// podByUID finds a pod (nil if there is none): in the informer cache, or,
+// for a task whose pod's name is known, in the API server. The cache lags
+// the API server (by seconds under load, by a whole relist after the API
+// server dropped a slow watch), and the scheduler's own cache may be ahead
+// of it: a pod just bound and launched can be missing from ours when its
+// task's first update arrives. Taking that absence for "no pod" would kill
+// the task of a live pod, so absence is confirmed with a live read.
+func (f *Framework) podByUID(ctx context.Context, uid types.UID) (*corev1.Pod, error) {
 	objs, err := f.podIndex.ByIndex(uidIndex, string(uid))
 	if err != nil {
 		return nil, err
@@ -197,7 +206,26 @@ func (f *Framework) podByUID(_ context.Context, uid types.UID) (*corev1.Pod, err
 			return p, nil
 		}
 	}
-	return nil, nil
+	f.tasksMu.Lock()
+	var namespace, name string
+	if t, ok := f.tasks[uid]; ok {
+		namespace, name = t.namespace, t.name
+	}
+	f.tasksMu.Unlock()
+	if name == "" {
+		return nil, nil
+	}
+	p, err := f.kube.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("pod %s/%s of task %s is not in the cache and could not be read: %w", namespace, name, podtask.TaskID(uid), err)
+	case p.UID != uid:
+		return nil, nil // a new pod of the same name
+	}
+	f.metrics.podCacheMisses.Inc()
+	return p, nil
 }
 
 // writeStatus writes a pod's status as a kubelet does: a strategic merge
