@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubemesos/kubemesos/framework/offer"
 	"github.com/kubemesos/kubemesos/framework/podtask"
 )
 
@@ -21,6 +22,8 @@ const (
 	DefaultSchedulerName   = corev1.DefaultSchedulerName
 	// DefaultOfferHold: an offer no pod claims is declined after this.
 	DefaultOfferHold = 2 * time.Second
+	// DefaultOfferHoldWaiting: the same while pods wait in the offer's role.
+	DefaultOfferHoldWaiting = offer.DefaultHoldWaiting
 	// DefaultDeclineRefuse: the refuse filter of a decline.
 	DefaultDeclineRefuse = 5 * time.Second
 	// DefaultLaunchWindow: Launch calls for one agent within this window go
@@ -57,9 +60,9 @@ type Config struct {
 	// NodeTaint, if set, is put on every node ("key=value:Effect" or
 	// "key:Effect").
 	NodeTaint string
-	// OfferHold and DeclineRefuse: see the defaults.
-	OfferHold, DeclineRefuse time.Duration
-	LaunchWindow             time.Duration
+	// OfferHold, OfferHoldWaiting and DeclineRefuse: see the defaults.
+	OfferHold, OfferHoldWaiting, DeclineRefuse time.Duration
+	LaunchWindow                               time.Duration
 	// ExecutorURI is where agents fetch the kubemesos binary; the
 	// ExecutorCommand starts it (default "./kubemesos executor").
 	ExecutorURI, ExecutorCommand string
@@ -112,6 +115,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.Version, "dev")
 	defd(&cfg.FailoverTimeout, DefaultFailoverTimeout)
 	defd(&cfg.OfferHold, DefaultOfferHold)
+	defd(&cfg.OfferHoldWaiting, DefaultOfferHoldWaiting)
 	defd(&cfg.DeclineRefuse, DefaultDeclineRefuse)
 	defd(&cfg.LaunchWindow, DefaultLaunchWindow)
 	defd(&cfg.NodeStatusInterval, DefaultNodeStatusInterval)
@@ -130,7 +134,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 		seen[r] = true
 	}
-	for name, d := range map[string]time.Duration{"offer hold": cfg.OfferHold, "decline refuse": cfg.DeclineRefuse, "failover timeout": cfg.FailoverTimeout, "launch window": cfg.LaunchWindow, "reconcile interval": cfg.ReconcileInterval} {
+	for name, d := range map[string]time.Duration{"offer hold": cfg.OfferHold, "offer hold while pods wait": cfg.OfferHoldWaiting, "decline refuse": cfg.DeclineRefuse, "failover timeout": cfg.FailoverTimeout, "launch window": cfg.LaunchWindow, "reconcile interval": cfg.ReconcileInterval} {
 		if d < 0 {
 			return cfg, fmt.Errorf("framework: %s %v is negative", name, d)
 		}

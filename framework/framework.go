@@ -154,6 +154,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		executors: map[string]mesos.ExecutorInfo{},
 	}
 	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
+	f.pool.SetHoldWaiting(cfg.OfferHoldWaiting)
 	for _, o := range opts {
 		o(f)
 	}
@@ -252,7 +253,10 @@ func (f *Framework) periodic(ctx context.Context) {
 		case <-tick.C():
 		}
 		now := f.clock.Now()
-		for _, d := range f.pool.Expired(now) {
+		f.demandMu.Lock()
+		waiting := f.waitingLocked()
+		f.demandMu.Unlock()
+		for _, d := range f.pool.Expired(now, waiting) {
 			f.decline(ctx, d)
 		}
 		f.flushWaiting(ctx, now, f.waitingNodes())

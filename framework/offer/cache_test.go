@@ -60,7 +60,7 @@ func TestAvailableCacheStaysTrue(t *testing.T) {
 				op = "take " + node
 			case 7:
 				now = now.Add(time.Duration(rng.Intn(4000)) * time.Millisecond)
-				p.Expired(now)
+				p.Expired(now, nil)
 				op = "expire at " + now.String()
 			case 8:
 				switch rng.Intn(4) {
@@ -112,6 +112,25 @@ func BenchmarkAvailable(b *testing.B) {
 		for b.Loop() {
 			p.Available("node-a1", "web")
 		}
+	})
+	// As kube-scheduler's Filter calls it: 16 goroutines over 1,000
+	// agents' nodes, every answer cached.
+	b.Run("parallel-1000-agents", func(b *testing.B) {
+		q := NewPool(2*time.Second, nameByAgent)
+		nodes := make([]string, 1000)
+		for i := range nodes {
+			agent := fmt.Sprintf("5c9a2f7e-3b1d-4e8a-9f6c-0d2e4b7a1c3f-S%d", i)
+			q.Add(now, anOffer(fmt.Sprintf("o%d", i), agent, "web", 4, 8192))
+			nodes[i] = "node-" + agent
+		}
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				q.Available(nodes[i%len(nodes)], "web")
+				i += 7
+			}
+		})
 	})
 	b.Run("afresh", func(b *testing.B) {
 		a := p.agents["a1"]

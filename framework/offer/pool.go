@@ -58,10 +58,26 @@ type agent struct {
 	// returning is, by role, the unused remainder of offers just accepted,
 	// on its way back to the master (see returning.go).
 	returning map[string]returning
-	// available caches Available by role: the scheduler asks for every
-	// node in every pod's Filter and Score, far more often than an agent
-	// changes. Every change to what it is computed from drops it.
-	available map[string]mesosoffers.Available
+	// available caches Available by role (a few roles: a slice is faster
+	// to look through than a map): the scheduler asks for every node in
+	// every pod's Filter, far more often than an agent changes. Every
+	// change to what it is computed from drops it.
+	available []roleAvailable
+}
+
+type roleAvailable struct {
+	role string
+	av   mesosoffers.Available
+}
+
+// cachedLocked is the cached Available of role, if there is one.
+func (a *agent) cachedLocked(role string) (mesosoffers.Available, bool) {
+	for i := range a.available {
+		if a.available[i].role == role {
+			return a.available[i].av, true
+		}
+	}
+	return mesosoffers.Available{}, false
 }
 
 // changedLocked drops a's cached Available after a change to its offers,
@@ -76,28 +92,46 @@ type held struct {
 
 // Pool holds offers and claims. The zero value is not usable: use NewPool.
 type Pool struct {
-	hold, returnFor time.Duration
-	namer           Namer
+	// hold is how long an offer no pod claims is kept, holdWaiting how long
+	// while pods wait in its role.
+	hold, holdWaiting, returnFor time.Duration
+	namer                        Namer
 
-	mu      sync.Mutex
+	// mu guards everything below; Available, the scheduler's hot path,
+	// reads a cached answer under the read lock.
+	mu      sync.RWMutex
 	agents  map[string]*agent // by agent ID
-	nodes   map[string]string // node name → agent ID
+	nodes   map[string]*agent // by node name
 	offers  map[string]*held  // by offer ID
 	changed map[string]bool   // agent IDs whose Agent view changed
 }
 
-// NewPool returns an empty pool that holds unclaimed offers for hold and
-// names agents' nodes with namer.
+// DefaultHoldWaiting is how long an offer no pod claims is kept while pods
+// of ours wait in its role (see Expired).
+const DefaultHoldWaiting = 30 * time.Second
+
+// NewPool returns an empty pool that holds unclaimed offers for hold (for
+// DefaultHoldWaiting while pods wait in their role) and names agents' nodes
+// with namer.
 func NewPool(hold time.Duration, namer Namer) *Pool {
 	return &Pool{
-		hold:      hold,
-		returnFor: DefaultReturnWindow,
-		namer:     namer,
-		agents:    map[string]*agent{},
-		nodes:     map[string]string{},
-		offers:    map[string]*held{},
-		changed:   map[string]bool{},
+		hold:        hold,
+		holdWaiting: max(hold, DefaultHoldWaiting),
+		returnFor:   DefaultReturnWindow,
+		namer:       namer,
+		agents:      map[string]*agent{},
+		nodes:       map[string]*agent{},
+		offers:      map[string]*held{},
+		changed:     map[string]bool{},
 	}
+}
+
+// SetHoldWaiting sets how long an offer no pod claims is kept while pods
+// wait in its role (never less than the hold).
+func (p *Pool) SetHoldWaiting(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holdWaiting = max(d, p.hold)
 }
 
 // Add takes offers received at now.
@@ -134,11 +168,17 @@ func (p *Pool) agentLocked(o mesos.Offer) *agent {
 		returning: map[string]returning{},
 	}
 	p.agents[id] = a
-	p.nodes[a.Node] = id
+	p.nodes[a.Node] = a
 	return a
 }
 
-// refreshLocked recomputes a's Offered and marks it changed.
+// refreshLocked recomputes a's Offered and marks it changed. Offered
+// counts the remainders of ACCEPTs on their way back to the master, as
+// Available does: an ACCEPT takes every offer of its role, and without them
+// the node's allocatable would drop to what our pods use until the next
+// allocation offers the remainder again, a node write down and one back up
+// for every launch, and a node the scheduler's NodeResourcesFit takes for
+// full meanwhile.
 func (p *Pool) refreshLocked(a *agent) {
 	a.changedLocked()
 	var all []mesos.Resource
@@ -146,6 +186,9 @@ func (p *Pool) refreshLocked(a *agent) {
 		all = append(all, a.offers[id].offer.Resources...)
 	}
 	a.Offered = Summarize(all)
+	for _, role := range sortedKeys(a.returning) {
+		a.Offered = Add(a.Offered, a.returning[role].resources)
+	}
 	var used mesosoffers.Resources
 	for _, r := range a.tasks {
 		used = Add(used, r)
@@ -258,8 +301,10 @@ func (p *Pool) TaskRunning(agentID string, pod types.UID, r mesosoffers.Resource
 func (p *Pool) AgentOf(node string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	id, ok := p.nodes[node]
-	return id, ok
+	if a, ok := p.nodes[node]; ok {
+		return a.ID, true
+	}
+	return "", false
 }
 
 // Agent returns the view of one agent.
@@ -290,24 +335,31 @@ func (p *Pool) Changed() []Agent {
 // Available is what the node's agent offers role now, less the claims on
 // it; see mesosoffers.Offers.
 func (p *Pool) Available(node, role string) (mesosoffers.Available, bool) {
+	p.mu.RLock()
+	a, ok := p.nodes[node]
+	var av mesosoffers.Available
+	cached := false
+	if ok {
+		av, cached = a.cachedLocked(role)
+	}
+	p.mu.RUnlock()
+	if !ok || cached {
+		return av, ok
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, ok := p.agents[p.nodes[node]]
-	if !ok {
+	if a, ok = p.nodes[node]; !ok {
 		return mesosoffers.Available{}, false
 	}
 	return p.availableLocked(a, role), true
 }
 
 func (p *Pool) availableLocked(a *agent, role string) mesosoffers.Available {
-	if av, ok := a.available[role]; ok {
+	if av, ok := a.cachedLocked(role); ok {
 		return av
 	}
 	av := p.computeAvailableLocked(a, role)
-	if a.available == nil {
-		a.available = map[string]mesosoffers.Available{}
-	}
-	a.available[role] = av
+	a.available = append(a.available, roleAvailable{role: role, av: av})
 	return av
 }
 
@@ -357,7 +409,7 @@ func (p *Pool) executorRoleLocked(a *agent) string {
 func (p *Pool) Reserve(node string, c mesosoffers.Claim) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, ok := p.agents[p.nodes[node]]
+	a, ok := p.nodes[node]
 	if !ok {
 		return fmt.Errorf("node %s: %w", node, ErrUnknownNode)
 	}
@@ -377,7 +429,7 @@ func (p *Pool) Reserve(node string, c mesosoffers.Claim) error {
 func (p *Pool) Unreserve(node string, pod types.UID) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if a, ok := p.agents[p.nodes[node]]; ok {
+	if a, ok := p.nodes[node]; ok {
 		delete(a.claims, pod)
 		a.changedLocked()
 	}
@@ -404,7 +456,7 @@ type Launch struct {
 func (p *Pool) Take(now time.Time, node string, pods []types.UID) (launches []Launch, waiting, missing []types.UID, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, ok := p.agents[p.nodes[node]]
+	a, ok := p.nodes[node]
 	if !ok {
 		return nil, nil, pods, fmt.Errorf("node %s: %w", node, ErrUnknownNode)
 	}
@@ -498,9 +550,15 @@ type Decline struct {
 	OfferIDs []mesos.OfferID
 }
 
-// Expired removes and returns the offers held longer than the hold on
-// agents and roles no pod claims at now.
-func (p *Pool) Expired(now time.Time) []Decline {
+// Expired removes and returns, at now, the offers held longer than their
+// hold on agents and roles no pod claims: the hold, or, for a role in
+// which pods wait (waiting counts them by role), the longer hold of
+// SetHoldWaiting. While pods wait, the scheduler may choose any agent for
+// the next one; an offer declined then is refused to us for the decline's
+// filter, and its node cannot take a pod meanwhile. Mesos' allocator counts
+// held offers as the framework's allocation, so holding them takes nothing
+// from another framework's fair share.
+func (p *Pool) Expired(now time.Time, waiting map[string]int) []Decline {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Decline
@@ -514,7 +572,11 @@ func (p *Pool) Expired(now time.Time) []Decline {
 		var d Decline
 		for _, id := range sortedKeys(a.offers) {
 			h := a.offers[id]
-			if claimed[h.role] || now.Sub(h.at) < p.hold {
+			hold := p.hold
+			if waiting[h.role] > 0 {
+				hold = p.holdWaiting
+			}
+			if claimed[h.role] || now.Sub(h.at) < hold {
 				continue
 			}
 			d.OfferIDs = append(d.OfferIDs, h.offer.ID)

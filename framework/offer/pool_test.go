@@ -104,7 +104,7 @@ func TestPoolScenario(t *testing.T) {
 	}
 
 	// Claimed offers are not declined, however old.
-	if d := p.Expired(t0.Add(time.Hour)); len(d) != 0 {
+	if d := p.Expired(t0.Add(time.Hour), nil); len(d) != 0 {
 		t.Fatalf("claimed offers declined: %+v", d)
 	}
 
@@ -123,7 +123,7 @@ func TestPoolScenario(t *testing.T) {
 	if !near(av.CPUs, 1.9) || av.Executor.CPUs != 0 {
 		t.Fatalf("after take: %+v (offers consumed, their remainder returning, executor launching)", av)
 	}
-	p.Expired(t0.Add(DefaultReturnWindow))
+	p.Expired(t0.Add(DefaultReturnWindow), nil)
 	av, _ = p.Available("node-a1", "*")
 	if av.CPUs != 0 {
 		t.Fatalf("after the return window: %+v", av)
@@ -135,10 +135,10 @@ func TestPoolScenario(t *testing.T) {
 
 	// New offers come; unclaimed they are declined after the hold.
 	p.Add(t0.Add(10*time.Second), anOffer("o2", "a1", "*", 1.9, 2048, ExecutorID))
-	if d := p.Expired(t0.Add(11 * time.Second)); len(d) != 0 {
+	if d := p.Expired(t0.Add(11*time.Second), nil); len(d) != 0 {
 		t.Fatalf("declined within the hold: %+v", d)
 	}
-	d := p.Expired(t0.Add(12 * time.Second))
+	d := p.Expired(t0.Add(12*time.Second), nil)
 	if len(d) != 1 || d[0].AgentID != "a1" || d[0].OfferIDs[0].Value != "o2" {
 		t.Fatalf("declines = %+v", d)
 	}

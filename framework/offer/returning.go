@@ -32,12 +32,16 @@ func (p *Pool) SetReturnWindow(d time.Duration) {
 }
 
 // expireReturningLocked forgets the remainders returning past their window
-// at now.
+// at now (the master offered them to another framework, or not yet).
 func (p *Pool) expireReturningLocked(a *agent, now time.Time) {
+	expired := false
 	for role, r := range a.returning {
 		if !now.Before(r.until) {
 			delete(a.returning, role)
-			a.changedLocked()
+			expired = true
 		}
+	}
+	if expired {
+		p.refreshLocked(a)
 	}
 }

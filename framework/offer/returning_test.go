@@ -49,7 +49,7 @@ func TestPoolReturning(t *testing.T) {
 	if err != nil || len(launches) != 0 || len(waiting) != 1 || waiting[0] != "p2" {
 		t.Fatalf("take on returning: %+v waiting %v: %v", launches, waiting, err)
 	}
-	if d := p.Expired(t1.Add(time.Hour)); len(d) != 0 {
+	if d := p.Expired(t1.Add(time.Hour), nil); len(d) != 0 {
 		t.Fatalf("declined while claimed: %+v", d)
 	}
 
@@ -76,7 +76,7 @@ func TestPoolReturning(t *testing.T) {
 	if err != nil || len(launches) != 1 || len(waiting) != 0 || len(launches[0].OfferIDs) != 0 || launches[0].Claims[0].Pod != "p4" {
 		t.Fatalf("p4 after the window: %+v waiting %v: %v", launches, waiting, err)
 	}
-	p.Expired(t4.Add(2 * DefaultReturnWindow))
+	p.Expired(t4.Add(2*DefaultReturnWindow), nil)
 	if av, _ = p.Available("node-a1", "*"); av.CPUs != 0 {
 		t.Fatalf("after the window: %+v", av)
 	}
@@ -97,5 +97,75 @@ func TestPoolReturningWindowOff(t *testing.T) {
 	}
 	if err := p.Reserve("node-a1", claim("p2", 0.5, 64, "*")); !errors.Is(err, ErrNoFit) {
 		t.Fatalf("Reserve on no offers = %v", err)
+	}
+}
+
+// TestAgentOfferedCountsReturning: the agent's view (its node's
+// allocatable) keeps an ACCEPT's remainder while it returns, so a launch
+// changes what the node shows only by the executor's own resources.
+func TestAgentOfferedCountsReturning(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPool(2*time.Second, nameByAgent)
+	p.Add(t0, anOffer("o1", "a1", "*", 4, 4096))
+	p.Changed()
+	if err := p.Reserve("node-a1", claim("p1", 1, 1024, "*")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := p.Take(t0, "node-a1", []types.UID{"p1"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := p.Agent("a1")
+	if total := a.Offered.CPUs + a.Used.CPUs; !near(total, 3.9) || !near(a.Offered.CPUs, 2.9) {
+		t.Fatalf("after the ACCEPT: offered %+v used %+v, want 2.9 cpus returning (3.9 with the pod's)", a.Offered, a.Used)
+	}
+	// The remainder offered again: the same totals, the same node.
+	p.Add(t0.Add(time.Second), anOffer("o2", "a1", "*", 2.9, 3008, ExecutorID))
+	a, _ = p.Agent("a1")
+	if !near(a.Offered.CPUs, 2.9) {
+		t.Fatalf("after the re-offer: offered %+v", a.Offered)
+	}
+	// A remainder that never comes back leaves the view once its window
+	// passes, and the agent counts as changed.
+	if err := p.Reserve("node-a1", claim("p2", 1, 64, "*")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := p.Take(t0.Add(2*time.Second), "node-a1", []types.UID{"p2"}); err != nil {
+		t.Fatal(err)
+	}
+	p.Changed()
+	p.Expired(t0.Add(2*time.Second+DefaultReturnWindow), nil)
+	a, _ = p.Agent("a1")
+	if a.Offered.CPUs != 0 {
+		t.Fatalf("after the return window: offered %+v, want nothing", a.Offered)
+	}
+	if changed := p.Changed(); len(changed) != 1 || changed[0].ID != "a1" {
+		t.Fatalf("changed after the return window = %+v, want a1", changed)
+	}
+}
+
+// TestOffersHeldWhilePodsWait: an unclaimed offer is declined after the
+// hold, but kept for the longer hold while pods wait in its role.
+func TestOffersHeldWhilePodsWait(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	p := NewPool(2*time.Second, nameByAgent)
+	p.SetHoldWaiting(30 * time.Second)
+	p.Add(t0, anOffer("web", "a1", "web", 1, 1024), anOffer("batch", "a2", "batch", 1, 1024))
+	waiting := map[string]int{"web": 3}
+	d := p.Expired(t0.Add(3*time.Second), waiting)
+	if len(d) != 1 || d[0].OfferIDs[0].Value != "batch" {
+		t.Fatalf("declines at 3s = %+v, want only the offer of the role no pod waits in", d)
+	}
+	if d := p.Expired(t0.Add(29*time.Second), waiting); len(d) != 0 {
+		t.Fatalf("declines at 29s = %+v, want none while pods wait", d)
+	}
+	if d := p.Expired(t0.Add(30*time.Second), waiting); len(d) != 1 || d[0].OfferIDs[0].Value != "web" {
+		t.Fatalf("declines at 30s = %+v, want the web offer", d)
+	}
+	// The longer hold is never shorter than the hold.
+	q := NewPool(time.Minute, nameByAgent)
+	q.SetHoldWaiting(time.Second)
+	q.Add(t0, anOffer("o", "a1", "web", 1, 1024))
+	if d := q.Expired(t0.Add(30*time.Second), waiting); len(d) != 0 {
+		t.Fatalf("declined before the hold: %+v", d)
 	}
 }

@@ -129,6 +129,11 @@ func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni f
 	need := plus(c.claim.Resources, av.Executor)
 	res, needs, offers := shortage(need, av.Resources)
 	if res == "" {
+		// What the node would have left, for NormalizeScore: recorded here
+		// rather than asked for again in Score.
+		c.mu.Lock()
+		c.free[node.Name] = Resources{CPUs: av.CPUs - need.CPUs, MemMiB: av.MemMiB - need.MemMiB}
+		c.mu.Unlock()
 		return nil
 	}
 	// The summary compares the pod's own needs with what is left for it
@@ -179,26 +184,9 @@ func (c *cycle) summary() string {
 	return fmt.Sprintf("no Mesos agent of this framework offers what the pod needs in role %s", c.claim.Role)
 }
 
-// Score records what the node would have free after placement; the score
-// itself comes from NormalizeScore, which compares nodes.
-func (p *Plugin) Score(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
-	c, st := readCycle(state)
-	if st != nil {
-		return 0, st
-	}
-	node := ni.Node()
-	if node == nil {
-		return 0, nil
-	}
-	av, ok := p.offers.Available(node.Name, c.claim.Role)
-	if !ok {
-		return 0, nil
-	}
-	need := plus(c.claim.Resources, av.Executor)
-	left := Resources{CPUs: av.CPUs - need.CPUs, MemMiB: av.MemMiB - need.MemMiB}
-	c.mu.Lock()
-	c.free[node.Name] = left
-	c.mu.Unlock()
+// Score leaves the score to NormalizeScore, which compares what Filter
+// recorded each node would have free after placement.
+func (p *Plugin) Score(context.Context, fwk.CycleState, *v1.Pod, fwk.NodeInfo) (int64, *fwk.Status) {
 	return 0, nil
 }
 

@@ -237,6 +237,11 @@ func TestScore(t *testing.T) {
 		pl.PreFilter(context.Background(), state, p, nil)
 		var scores fwk.NodeScoreList
 		for _, n := range []string{"full", "mid", "empty"} {
+			// As kube-scheduler does: Filter first, then Score the nodes
+			// that passed (Filter records what each would have left).
+			if st := pl.Filter(context.Background(), state, p, nodeNamed(n)); !st.IsSuccess() {
+				t.Fatal(st)
+			}
 			s, st := pl.Score(context.Background(), state, p, nodeNamed(n))
 			if !st.IsSuccess() {
 				t.Fatal(st)
