@@ -28,13 +28,14 @@ type nodeSync struct {
 	f      *Framework
 	writer *node.Writer
 
-	mu        sync.Mutex
-	agents    map[string]offer.Agent // by node name: last view
-	objects   map[string]*corev1.Node
-	leases    map[string]*coordinationv1.Lease // as last written
-	pending   map[string]bool                  // nodes whose agent changed since their last write
-	byName    map[string]string                // node name → agent ID (also existing nodes)
-	lastLease time.Time
+	mu      sync.Mutex
+	agents  map[string]offer.Agent // by node name: last view
+	objects map[string]*corev1.Node
+	leases  map[string]*coordinationv1.Lease // as last written
+	pending map[string]bool                  // nodes whose agent changed since their last write
+	byName  map[string]string                // node name → agent ID (also existing nodes)
+	// renewed is when each node's lease was last renewed.
+	renewed map[string]time.Time
 }
 
 func newNodeSync(f *Framework) *nodeSync {
@@ -46,6 +47,7 @@ func newNodeSync(f *Framework) *nodeSync {
 		leases:  map[string]*coordinationv1.Lease{},
 		pending: map[string]bool{},
 		byName:  map[string]string{},
+		renewed: map[string]time.Time{},
 	}
 }
 
@@ -97,6 +99,7 @@ func (s *nodeSync) remove(ctx context.Context, name string) {
 	delete(s.leases, name)
 	delete(s.pending, name)
 	delete(s.byName, name)
+	delete(s.renewed, name)
 	s.writer.Forget(name)
 	s.mu.Unlock()
 	err := s.f.kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
@@ -112,14 +115,36 @@ func (s *nodeSync) remove(ctx context.Context, name string) {
 // second for nothing.
 const nodeStatusRefresh = 5 * time.Minute
 
-// nodeWriters bounds the node and lease writes in flight at once.
-const nodeWriters = 16
+// nodeWriters and leaseWriters bound the node and the lease writes in
+// flight at once.
+const (
+	nodeWriters  = 16
+	leaseWriters = 16
+)
 
-// syncPeriod is how often run looks for node writes that are due.
+// syncPeriod is how often run looks for node writes and lease renewals that
+// are due.
 const syncPeriod = 250 * time.Millisecond
 
-// run writes nodes and leases until ctx ends.
+// run writes nodes and renews leases until ctx ends, each in a loop of its
+// own: a lease renewed late makes the node lifecycle controller take the
+// node for lost (NotReady after 50 s, its pods marked not ready), so no node
+// write, however slow or failed, may hold a renewal up.
 func (s *nodeSync) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.loop(ctx, s.syncNodes)
+	}()
+	go func() {
+		defer wg.Done()
+		s.loop(ctx, s.renewLeases)
+	}()
+	wg.Wait()
+}
+
+func (s *nodeSync) loop(ctx context.Context, round func(context.Context, time.Time)) {
 	tick := s.f.clock.NewTicker(syncPeriod)
 	defer tick.Stop()
 	for {
@@ -128,13 +153,13 @@ func (s *nodeSync) run(ctx context.Context) {
 			return
 		case <-tick.C():
 		}
-		s.sync(ctx, s.f.clock.Now())
+		round(ctx, s.f.clock.Now())
 	}
 }
 
-// sync writes the nodes that are due and renews leases, nodeWriters at a
-// time (one after another, 1,000 agents took minutes to become nodes).
-func (s *nodeSync) sync(ctx context.Context, now time.Time) {
+// syncNodes writes the nodes that are due, nodeWriters at a time (one after
+// another, 1,000 agents took minutes to become nodes).
+func (s *nodeSync) syncNodes(ctx context.Context, now time.Time) {
 	for _, a := range s.f.pool.Changed() {
 		s.mu.Lock()
 		s.agents[a.Node] = a
@@ -143,17 +168,13 @@ func (s *nodeSync) sync(ctx context.Context, now time.Time) {
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
-	renew := now.Sub(s.lastLease) >= s.f.cfg.LeaseInterval
-	if renew {
-		s.lastLease = now
-	}
-	// Only nodes whose agent changed, or whose refresh or lease is due, are
-	// looked at: building thousands of unchanged nodes four times a second
-	// would cost more than writing the few that changed.
+	// Only nodes whose agent changed, or whose refresh is due, are looked
+	// at: building thousands of unchanged nodes four times a second would
+	// cost more than writing the few that changed.
 	names := make([]string, 0, len(s.pending))
 	for n := range s.agents {
 		at, written := s.writer.WrittenAt(n)
-		if renew || s.pending[n] || !written || now.Sub(at) >= s.writer.Refresh {
+		if s.pending[n] || !written || now.Sub(at) >= s.writer.Refresh {
 			names = append(names, n)
 		}
 	}
@@ -162,16 +183,48 @@ func (s *nodeSync) sync(ctx context.Context, now time.Time) {
 	g.SetLimit(nodeWriters)
 	for _, name := range names {
 		g.Go(func() error {
-			s.syncNode(ctx, name, now, renew)
+			s.syncNode(ctx, name, now)
 			return nil
 		})
 	}
 	_ = g.Wait()
 }
 
-// syncNode writes one node if it is due and renews its lease (not after a
-// failed node write: the next round retries both).
-func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time, renew bool) {
+// renewLeases renews, leaseWriters at a time, the lease of every node
+// written once whose last renewal is LeaseInterval old: each lease on its
+// own schedule, so that the renewals of 1,000 nodes spread over the
+// interval instead of coming all at once. A failed renewal is tried again
+// the next round.
+func (s *nodeSync) renewLeases(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	var due []string
+	for n := range s.agents {
+		if _, written := s.writer.WrittenAt(n); written && now.Sub(s.renewed[n]) >= s.f.cfg.LeaseInterval {
+			due = append(due, n)
+		}
+	}
+	s.mu.Unlock()
+	var g errgroup.Group
+	g.SetLimit(leaseWriters)
+	for _, name := range due {
+		g.Go(func() error {
+			if err := s.renewLease(ctx, name, now); err != nil {
+				s.f.log.Debug("lease renewal failed", "node", name, "err", err)
+				return nil
+			}
+			s.mu.Lock()
+			if _, ok := s.agents[name]; ok {
+				s.renewed[name] = now
+			}
+			s.mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// syncNode writes one node if it is due.
+func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time) {
 	s.mu.Lock()
 	a, ok := s.agents[name]
 	s.mu.Unlock()
@@ -188,21 +241,17 @@ func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time, ren
 		delete(s.pending, name) // nothing material to write
 	}
 	s.mu.Unlock()
-	if due {
-		if err := s.write(ctx, desired); err != nil {
-			s.f.log.Warn("node write failed", "node", name, "err", err)
-			return
-		}
-		s.mu.Lock()
-		s.writer.Wrote(desired, now)
-		delete(s.pending, name)
-		s.mu.Unlock()
+	if !due {
+		return
 	}
-	if renew {
-		if err := s.renewLease(ctx, name, now); err != nil {
-			s.f.log.Debug("lease renewal failed", "node", name, "err", err)
-		}
+	if err := s.write(ctx, desired); err != nil {
+		s.f.log.Warn("node write failed", "node", name, "err", err)
+		return
 	}
+	s.mu.Lock()
+	s.writer.Wrote(desired, now)
+	delete(s.pending, name)
+	s.mu.Unlock()
 }
 
 // write creates or updates a node object and its status.

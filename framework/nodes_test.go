@@ -3,12 +3,14 @@ package framework
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -115,5 +117,75 @@ func TestNodeStatusPatch(t *testing.T) {
 	}
 	if len(got.Status.Conditions) != 2 {
 		t.Errorf("conditions %+v: the other writer's condition is lost (patch %s)", got.Status.Conditions, patch)
+	}
+}
+
+// TestLeasesRenewedWhileNodeWritesFail: once a node has been written, its
+// lease is renewed every LeaseInterval whether or not its node writes
+// succeed (a renewal that waited for them let the node lifecycle
+// controller mark busy nodes NotReady and their pods not ready), each lease
+// on its own schedule.
+func TestLeasesRenewedWhileNodeWritesFail(t *testing.T) {
+	kube := fake.NewClientset()
+	f, err := New(Config{MesosURL: "http://127.0.0.1:1"}, kube, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	f.pool.Add(t0, agentOffer("o1", "a1", "host-1"))
+	f.nodes.syncNodes(ctx, t0)
+
+	failNodeWrites, failed := false, 0
+	kube.PrependReactor("*", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if failNodeWrites && a.GetVerb() != "get" && a.GetVerb() != "list" {
+			failed++
+			return true, nil, apierrors.NewServiceUnavailable("overloaded")
+		}
+		return false, nil, nil
+	})
+	renewedAt := func(name string) time.Time {
+		l, err := kube.CoordinationV1().Leases(leaseNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("lease of %s: %v", name, err)
+		}
+		return l.Spec.RenewTime.Time
+	}
+	for i := 0; i <= 60; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		switch i {
+		case 4: // a second agent, written 4 s after the first
+			f.pool.Add(now, agentOffer("o2", "a2", "host-2"))
+		case 5: // from now on every node write fails
+			failNodeWrites = true
+		}
+		f.pool.Add(now, agentOffer(fmt.Sprintf("o1-%d", i), "a1", "host-1")) // host-1's node changes every second
+		f.nodes.syncNodes(ctx, now)
+		f.nodes.renewLeases(ctx, now)
+	}
+	if failed < 50 {
+		t.Fatalf("%d node writes failed, want one a second: the test does not exercise failing node writes", failed)
+	}
+	end := t0.Add(60 * time.Second)
+	for _, name := range []string{"host-1", "host-2"} {
+		if age := end.Sub(renewedAt(name)); age >= f.cfg.LeaseInterval {
+			t.Errorf("lease of %s renewed %v before the end, want less than %v while its node writes fail", name, age, f.cfg.LeaseInterval)
+		}
+	}
+	if a, b := renewedAt("host-1"), renewedAt("host-2"); a.Equal(b) {
+		t.Errorf("both leases renewed at %v: want each on its own schedule", a)
+	}
+}
+
+// agentOffer is an offer of 1 cpu and 1 GiB from an agent.
+func agentOffer(id, agentID, hostname string) mesos.Offer {
+	role := "*"
+	scalar := func(name string, v float64) mesos.Resource {
+		return mesos.Resource{Name: name, Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: v}, AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role}}
+	}
+	return mesos.Offer{
+		ID: mesos.OfferID{Value: id}, AgentID: mesos.AgentID{Value: agentID}, Hostname: hostname,
+		AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role},
+		Resources:      []mesos.Resource{scalar("cpus", 1+float64(len(id))/100), scalar("mem", 1024)},
 	}
 }
