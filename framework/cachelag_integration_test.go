@@ -111,3 +111,92 @@ func TestLaggingPodCacheKeepsTask(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusWaitsForBinding launches an unbound pod, as the plugin does
+// (ACCEPT first, Binding after): the task runs at once, but its status is
+// written only once the pod shows bound, as a kubelet only writes the
+// status of pods bound to it (a write racing the Binding is applied twice
+// by the API server).
+func TestStatusWaitsForBinding(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cluster := startMesosSim(ctx, t, 1)
+	kube := fake.NewClientset()
+	clk := testingclock.NewFakeClock(time.Now())
+	f, err := New(Config{MesosURL: cluster.URL, OfferHold: time.Hour, ExecutorURI: "http://127.0.0.1:1/kubemesos"},
+		kube, slog.New(slog.NewTextHandler(io.Discard, nil)), WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- f.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	select {
+	case <-f.Ready():
+	case err := <-runErr:
+		t.Fatalf("run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("framework did not subscribe")
+	}
+	o := f.Offers()
+	const nodeName = "sim-agent-0"
+	poll(t, "the agent's offer", clk, 0, func() bool {
+		av, ok := o.Available(nodeName, "*")
+		return ok && av.CPUs >= 1
+	})
+	pod := testPod("late-binding", "late")
+	pod.Status.Phase = corev1.PodPending // as the API server creates it
+	if _, err := kube.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the pod in the framework's cache", clk, 0, func() bool {
+		p, _ := f.podIndex.ByIndex(uidIndex, string(pod.UID))
+		return len(p) == 1
+	})
+	if err := o.Reserve(nodeName, mesosoffers.PodClaim(pod, "*")); err != nil {
+		t.Fatal(err)
+	}
+	launched := make(chan error, 1)
+	go func() { launched <- o.Launch(ctx, pod, nodeName) }()
+	poll(t, "the launch queued", clk, 0, func() bool {
+		f.batchMu.Lock()
+		defer f.batchMu.Unlock()
+		return len(f.batches[nodeName]) == 1
+	})
+	clk.Step(DefaultLaunchWindow)
+	if err := <-launched; err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	poll(t, "the task running in /master/state", clk, 0, func() bool {
+		for _, fw := range readState(t, cluster.URL).Frameworks {
+			for _, tk := range fw.Tasks {
+				if tk.ID == podtask.TaskID(pod.UID) {
+					return tk.State == "TASK_RUNNING"
+				}
+			}
+		}
+		return false
+	})
+	// The TASK_RUNNING has arrived; give its write a moment to go wrong.
+	time.Sleep(200 * time.Millisecond)
+	cur, err := kube.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Status.Phase != corev1.PodPending {
+		t.Fatalf("status written before the Binding: phase %q", cur.Status.Phase)
+	}
+	cur.Spec.NodeName = nodeName // the Binding
+	if _, err := kube.CoreV1().Pods("default").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the pod Running once bound", clk, 0, func() bool {
+		p, err := kube.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning
+	})
+}

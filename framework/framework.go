@@ -87,6 +87,11 @@ type Framework struct {
 	// other than ours seen in status payloads, each logged once.
 	versionsSeen sync.Map
 
+	// bindWaits are the status writes waiting, by pod, for the pod's
+	// Binding to show in the informer (see awaitBound).
+	bindMu    sync.Mutex
+	bindWaits map[types.UID]chan struct{}
+
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex
 	ips  map[string]string
@@ -150,6 +155,8 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		tasks:   map[types.UID]*task{},
 		pending: map[types.UID]string{},
 		ips:     map[string]string{},
+
+		bindWaits: map[types.UID]chan struct{}{},
 
 		executors: map[string]mesos.ExecutorInfo{},
 	}

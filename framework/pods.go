@@ -36,6 +36,9 @@ func (f *Framework) podChanged(_, obj any) {
 	if !ok || !f.ours(p) {
 		return
 	}
+	if p.Spec.NodeName != "" {
+		f.bound(p.UID)
+	}
 	waiting := p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !isTerminal(p)
 	f.demandMu.Lock()
 	if waiting {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
@@ -149,7 +150,65 @@ func (f *Framework) applyUpdate(ctx context.Context, st mesos.TaskStatus) error 
 	case res.Stale || res.Status == nil:
 		return nil
 	}
+	if pod.Spec.NodeName == "" && facts.LaunchedHere && !terminal {
+		if bound := f.awaitBound(ctx, pod); bound != pod {
+			pod = bound
+			in.Pod = pod
+			if res = status.Map(in); res.Stale || res.Status == nil {
+				return nil
+			}
+		}
+	}
 	return f.writeStatus(ctx, pod, res.Status)
+}
+
+// bindWait bounds how long a launched pod's first status write waits for
+// its Binding.
+const bindWait = 5 * time.Second
+
+// awaitBound waits, up to bindWait, for the informer to show pod bound, and
+// returns the pod as it then is (or as it was). kube-scheduler writes the
+// Binding once the ACCEPT is taken, so a task's first update races it; a
+// status patch sent before the Binding reaches the API server's watch cache
+// is applied to a stale copy there, fails in etcd and is applied again (each
+// pod status write cost twice a stock kubelet's in the benchmark). A kubelet
+// only ever sees bound pods, and this write waits for the same.
+func (f *Framework) awaitBound(ctx context.Context, pod *corev1.Pod) *corev1.Pod {
+	f.bindMu.Lock()
+	ch, ok := f.bindWaits[pod.UID]
+	if !ok {
+		ch = make(chan struct{})
+		f.bindWaits[pod.UID] = ch
+	}
+	f.bindMu.Unlock()
+	defer func() {
+		f.bindMu.Lock()
+		delete(f.bindWaits, pod.UID)
+		f.bindMu.Unlock()
+	}()
+	// Bound meanwhile: the event came before the wait was registered.
+	if cur, err := f.podByUID(ctx, pod.UID); err == nil && cur != nil && cur.Spec.NodeName != "" {
+		return cur
+	}
+	select {
+	case <-ch:
+	case <-f.clock.After(bindWait):
+	case <-ctx.Done():
+	}
+	if cur, err := f.podByUID(ctx, pod.UID); err == nil && cur != nil {
+		return cur
+	}
+	return pod
+}
+
+// bound wakes the status write waiting for the pod's Binding, if any.
+func (f *Framework) bound(uid types.UID) {
+	f.bindMu.Lock()
+	defer f.bindMu.Unlock()
+	if ch, ok := f.bindWaits[uid]; ok {
+		close(ch)
+		delete(f.bindWaits, uid)
+	}
 }
 
 func (f *Framework) forgetTask(uid types.UID, agentID string, terminal bool) {
