@@ -81,6 +81,7 @@ fuzz: ## Fuzz the network-facing decoders for FUZZTIME each (default 30s)
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $${FUZZTIME:-30s} ./mesos-sim/master/ || exit 1; \
 	done
 	$(GO) test -run '^$$' -fuzz '^FuzzRecordIO$$' -fuzztime $${FUZZTIME:-30s} ./mesos-sim/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $${FUZZTIME:-30s} ./framework/inventory/
 
 .PHONY: verify
 verify: fmt-check vet lint tidy-check generate-check ## Static checks: gofmt, go vet, staticcheck, go mod tidy, generated code

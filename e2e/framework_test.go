@@ -306,8 +306,30 @@ spec:
 			return ""
 		})
 		eventually(t, time.Minute, func() string {
-			if r := c.jsonpath("pod/port-not-offered", `{.status.conditions[?(@.type=="PodScheduled")].reason}`); r != "Unschedulable" {
-				return "a pod asking for a port no offer has is not Unschedulable: " + r
+			phase, reason := c.jsonpath("pod/port-not-offered", "{.status.phase}"), c.jsonpath("pod/port-not-offered", "{.status.reason}")
+			if phase != "Failed" || reason != "HostPortUnavailable" {
+				return fmt.Sprintf("a pod asking for a port no agent has is %s (%s), want Failed (HostPortUnavailable)", phase, reason)
+			}
+			if msg := c.jsonpath("pod/port-not-offered", "{.status.message}"); !strings.Contains(msg, "host port 80 is in no registered Mesos agent's ports resource") {
+				return "the failed pod's message does not say why: " + msg
+			}
+			return ""
+		})
+	})
+
+	t.Run("pod in a role the framework does not serve fails at once", func(t *testing.T) {
+		c.apply(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: other-role
+  annotations: {kubemesos.io/role: not-ours}
+spec:
+  containers:
+  - {name: main, image: busybox, command: ["sleep", "3600"]}
+`)
+		eventually(t, time.Minute, func() string {
+			if phase, reason := c.jsonpath("pod/other-role", "{.status.phase}"), c.jsonpath("pod/other-role", "{.status.reason}"); phase != "Failed" || reason != "UnknownRole" {
+				return fmt.Sprintf("a pod of a role outside --roles is %s (%s), want Failed (UnknownRole)", phase, reason)
 			}
 			return ""
 		})

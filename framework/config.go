@@ -78,6 +78,11 @@ type Config struct {
 	NodeStatusInterval, LeaseInterval time.Duration
 	// ReconcileInterval: see the default.
 	ReconcileInterval time.Duration
+	// IgnoreOperatorAPI: do not follow the master's agents through its
+	// operator API. Agents are then known from offers only: one that
+	// registers while offers are suppressed has no node until a pod waits,
+	// and a pod whose host port no agent has waits instead of failing.
+	IgnoreOperatorAPI bool
 }
 
 // Validate reports why cfg cannot be used, if it cannot.

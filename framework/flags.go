@@ -24,5 +24,6 @@ func (cfg *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.ExecutorURI, "executor-uri", cfg.ExecutorURI, "where agents fetch the kubemesos executor (default: the framework's own endpoint)")
 	fs.StringVar(&cfg.ExecutorCommand, "executor-command", cfg.ExecutorCommand, "command that starts the fetched executor (default \"./kubemesos executor\")")
 	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", DefaultReconcileInterval, "how often tasks are reconciled with the master (also on every subscription)")
+	fs.BoolVar(&cfg.IgnoreOperatorAPI, "ignore-operator-api", cfg.IgnoreOperatorAPI, "do not follow the master's agents through its operator API (SUBSCRIBE); agents are then known from offers only, and a pod whose host port no agent has waits instead of failing")
 	fs.StringVar(&cfg.Namespace, "framework-namespace", DefaultNamespace, "namespace of the ConfigMap that keeps the framework ID")
 }

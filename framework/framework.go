@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
+	"github.com/kubemesos/kubemesos/framework/inventory"
 	"github.com/kubemesos/kubemesos/framework/node"
 	"github.com/kubemesos/kubemesos/framework/offer"
 	"github.com/kubemesos/kubemesos/framework/podtask"
@@ -42,6 +43,7 @@ type Framework struct {
 	resolv podtask.Resolver
 
 	pool    *offer.Pool
+	inv     *inventory.Inventory
 	namer   *node.Namer
 	metrics *metrics
 
@@ -148,6 +150,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		exec:    podtask.ExecutorConfig{ID: offer.ExecutorID, URI: cfg.ExecutorURI, Command: cfg.ExecutorCommand},
 		resolv:  kubeResolver{kube: kube},
 		namer:   node.NewNamer(),
+		inv:     inventory.New(),
 		metrics: newMetrics(),
 		ready:   make(chan struct{}),
 		batches: map[string][]*launchReq{},
@@ -208,8 +211,8 @@ func (f *Framework) FrameworkID() string {
 }
 
 // Run runs the framework until ctx ends: informers, the subscription loop,
-// the periodic work (declines, waiting launches, reconciliation) and the
-// node writer (nodes and leases).
+// the periodic work (declines, waiting launches, reconciliation), the node
+// writer (nodes and leases) and the operator API follower (agents).
 func (f *Framework) Run(ctx context.Context) error {
 	f.factory.Start(ctx.Done())
 	defer f.factory.Shutdown()
@@ -230,6 +233,14 @@ func (f *Framework) Run(ctx context.Context) error {
 	f.callMu.Unlock()
 
 	var wg sync.WaitGroup
+	if !f.cfg.IgnoreOperatorAPI {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := inventory.Source{URL: f.cfg.MesosURL, Principal: f.cfg.Principal, Secret: f.cfg.Secret}
+			inventory.Follow(ctx, src, f.inv, inventory.Handler{Added: f.agentRegistered, Synced: f.recheckWaiting}, f.log.With("component", "inventory"))
+		}()
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

@@ -233,7 +233,7 @@ func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time) {
 	}
 	desired := node.Build(node.Agent{
 		ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
-		Offered: a.Offered, Used: a.Used, Ready: !a.Unreachable,
+		Offered: a.Offered, Used: a.Used, Total: a.Total, Ready: !a.Unreachable,
 	}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
 	s.mu.Lock()
 	due := s.writer.Due(desired, now)

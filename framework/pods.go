@@ -2,6 +2,8 @@ package framework
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	corev1 "k8s.io/api/core/v1"
@@ -9,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kubemesos/kubemesos/framework/inventory"
 	"github.com/kubemesos/kubemesos/framework/offer"
 	"github.com/kubemesos/kubemesos/framework/podtask"
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
@@ -49,12 +52,63 @@ func (f *Framework) podChanged(_, obj any) {
 	f.demandMu.Unlock()
 	ctx := context.Background()
 	if waiting && p.Spec.SchedulerName == f.cfg.SchedulerName {
-		if err := podtask.Check(p); err != nil {
-			go f.failPod(ctx, p, "Unsupported", err.Error())
-		}
+		f.refuseUnrunnable(ctx, p)
 	}
 	if p.DeletionTimestamp != nil && p.Spec.NodeName != "" {
 		f.podDeleting(ctx, p)
+	}
+}
+
+// refuseUnrunnable marks Failed, before any launch, a waiting pod that can
+// never run here: one the process runtime cannot run, one whose role the
+// framework does not subscribe with (no offer of that role ever comes), or
+// one whose host ports no registered agent has.
+func (f *Framework) refuseUnrunnable(ctx context.Context, p *corev1.Pod) {
+	reason, why := "", ""
+	role := f.podRole(p)
+	if err := podtask.Check(p); err != nil {
+		reason, why = "Unsupported", err.Error()
+	} else if !slices.Contains(f.cfg.Roles, role) {
+		reason, why = "UnknownRole", fmt.Sprintf("Mesos role %q (annotation %s) is not one of the framework's roles %v: no offer of it ever comes", role, mesosoffers.RoleAnnotation, f.cfg.Roles)
+	} else if ports := hostPorts(p); len(ports) > 0 {
+		if why = f.inv.NoAgentHasPorts(role, ports); why != "" {
+			reason = "HostPortUnavailable"
+		}
+	}
+	if reason != "" {
+		go f.failPod(ctx, p, reason, why)
+	}
+}
+
+// hostPorts are the host ports a pod asks for.
+func hostPorts(p *corev1.Pod) []uint32 {
+	var out []uint32
+	for _, r := range mesosoffers.PodClaim(p, "").Ports {
+		for port := r.Begin; port <= r.End && port != 0; port++ {
+			out = append(out, port)
+		}
+	}
+	return out
+}
+
+// agentRegistered takes an agent the master has registered (from its
+// operator API) into the pool, so that it has a node even while offers
+// are suppressed.
+func (f *Framework) agentRegistered(a inventory.Agent) {
+	f.pool.Register(a.ID, a.Hostname, offer.Summarize(a.Total))
+}
+
+// recheckWaiting looks again at the waiting pods once the inventory has
+// synced: a pod created before could not be checked against the agents.
+func (f *Framework) recheckWaiting() {
+	pods, err := f.podLister.List(everything())
+	if err != nil {
+		return
+	}
+	for _, p := range pods {
+		if p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !isTerminal(p) && p.Spec.SchedulerName == f.cfg.SchedulerName {
+			f.refuseUnrunnable(context.Background(), p)
+		}
 	}
 }
 

@@ -46,6 +46,9 @@ type Agent struct {
 	Domain             *mesos.DomainInfo
 	// Offered is what the agent offers now, Used what our pods hold there.
 	Offered, Used mesosoffers.Resources
+	// Total is the agent's total resources (zero if unknown): the node's
+	// capacity, when it is more than its allocatable.
+	Total mesosoffers.Resources
 	// Ready is false while the agent is unreachable or we are disconnected.
 	Ready bool
 }
@@ -72,7 +75,7 @@ func Build(a Agent, cfg Config, now metav1.Time) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Labels: labels},
 		Spec:       corev1.NodeSpec{ProviderID: "kubemesos://" + a.ID},
 		Status: corev1.NodeStatus{
-			Capacity:        resourceList(alloc),
+			Capacity:        resourceList(maxScalars(alloc, a.Total)),
 			Allocatable:     resourceList(alloc),
 			Phase:           corev1.NodeRunning,
 			Conditions:      conditions(a.Ready, now),
@@ -117,6 +120,11 @@ func kubeletAddresses(host string) []corev1.NodeAddress {
 // Add returns a+b for the scalars (ports are not node resources).
 func Add(a, b mesosoffers.Resources) mesosoffers.Resources {
 	return mesosoffers.Resources{CPUs: a.CPUs + b.CPUs, MemMiB: a.MemMiB + b.MemMiB, DiskMiB: a.DiskMiB + b.DiskMiB}
+}
+
+// maxScalars returns the larger of a and b for each scalar.
+func maxScalars(a, b mesosoffers.Resources) mesosoffers.Resources {
+	return mesosoffers.Resources{CPUs: max(a.CPUs, b.CPUs), MemMiB: max(a.MemMiB, b.MemMiB), DiskMiB: max(a.DiskMiB, b.DiskMiB)}
 }
 
 func resourceList(r mesosoffers.Resources) corev1.ResourceList {

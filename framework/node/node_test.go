@@ -155,3 +155,17 @@ func TestWriterBoundsWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildCapacityIsTotal: a node's capacity is its agent's total when
+// known, its allocatable what is offered plus what our pods use.
+func TestBuildCapacityIsTotal(t *testing.T) {
+	n := Build(Agent{ID: "a", Name: "a", Offered: mesosoffers.Resources{CPUs: 1}, Used: mesosoffers.Resources{CPUs: 0.5},
+		Total: mesosoffers.Resources{CPUs: 4, MemMiB: 1024}, Ready: true}, Config{}, metav1.Now())
+	if c, a := n.Status.Capacity[corev1.ResourceCPU], n.Status.Allocatable[corev1.ResourceCPU]; c.MilliValue() != 4000 || a.MilliValue() != 1500 {
+		t.Errorf("capacity %s, allocatable %s; want 4 and 1500m", c.String(), a.String())
+	}
+	n = Build(Agent{ID: "a", Name: "a", Offered: mesosoffers.Resources{CPUs: 2}, Ready: true}, Config{}, metav1.Now())
+	if c := n.Status.Capacity[corev1.ResourceCPU]; c.MilliValue() != 2000 {
+		t.Errorf("capacity with no total known %s, want the allocatable 2", c.String())
+	}
+}

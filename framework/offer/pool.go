@@ -40,6 +40,9 @@ type Agent struct {
 	// Offered is what the agent offers now (all roles); Used is what our
 	// launched tasks hold there.
 	Offered, Used mesosoffers.Resources
+	// Total is the agent's total resources, all roles, when the master's
+	// operator API told them (see Register); zero otherwise.
+	Total mesosoffers.Resources
 	// Executor is true while an executor of ours runs or is being launched.
 	Executor bool
 	// Unreachable is true from a TASK_UNREACHABLE on the agent until it
@@ -139,7 +142,7 @@ func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, o := range offers {
-		a := p.agentLocked(o)
+		a := p.agentLocked(o.AgentID.Value, o.Hostname)
 		h := &held{offer: o, role: o.GetAllocationInfo().GetRole(), at: now}
 		delete(a.returning, h.role)
 		a.offers[o.ID.Value] = h
@@ -155,13 +158,24 @@ func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
 	}
 }
 
-func (p *Pool) agentLocked(o mesos.Offer) *agent {
-	id := o.AgentID.Value
+// Register makes an agent the master has registered known, with its total
+// resources, whether it offers or not: an agent that registers while the
+// framework suppresses offers gets its node (with what our tasks use there
+// as allocatable, until it offers). For a known agent it records the total.
+func (p *Pool) Register(agentID, hostname string, total mesosoffers.Resources) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.agentLocked(agentID, hostname)
+	a.Total = total
+	p.refreshLocked(a)
+}
+
+func (p *Pool) agentLocked(id, hostname string) *agent {
 	if a, ok := p.agents[id]; ok {
 		return a
 	}
 	a := &agent{
-		Agent:     Agent{ID: id, Hostname: o.Hostname, Node: p.namer(id, o.Hostname)},
+		Agent:     Agent{ID: id, Hostname: hostname, Node: p.namer(id, hostname)},
 		offers:    map[string]*held{},
 		claims:    map[types.UID]mesosoffers.Claim{},
 		tasks:     map[types.UID]mesosoffers.Resources{},

@@ -301,3 +301,27 @@ func TestPoolReachability(t *testing.T) {
 	}
 	p.Reachable("unknown", false)
 }
+
+// TestPoolRegister: an agent the operator API reports is known with its
+// total before it offers anything; its offers later land on the same node.
+func TestPoolRegister(t *testing.T) {
+	p := NewPool(time.Second, nameByAgent)
+	total := mesosoffers.Resources{CPUs: 8, MemMiB: 4096}
+	p.Register("a1", "host1", total)
+	changed := p.Changed()
+	if len(changed) != 1 || changed[0].Node != "node-a1" || changed[0].Total.CPUs != total.CPUs || changed[0].Offered.CPUs != 0 {
+		t.Fatalf("after Register: %+v", changed)
+	}
+	if _, ok := p.Available("node-a1", "*"); !ok {
+		t.Fatal("a registered agent's node is unknown to Available")
+	}
+	p.Add(time.Unix(0, 0), anOffer("o1", "a1", "*", 2, 512))
+	a, _ := p.Agent("a1")
+	if a.Node != "node-a1" || a.Offered.CPUs != 2 || a.Total.CPUs != 8 {
+		t.Fatalf("after an offer: %+v", a)
+	}
+	p.Register("a1", "host1", mesosoffers.Resources{CPUs: 16})
+	if a, _ := p.Agent("a1"); a.Total.CPUs != 16 || a.Offered.CPUs != 2 {
+		t.Fatalf("a second Register did not just update the total: %+v", a)
+	}
+}
