@@ -212,7 +212,8 @@ func waitTasks(t *testing.T, mesos string, what string, cond func(n int) bool) {
 // without its pod, within 60 s. Then it kills an executor process: its pods
 // become Failed and their Deployment replaces them. Last, it runs a standby
 // replica, kills the leader, and checks that the standby takes over with
-// the same framework ID and that no pod restarts.
+// the same framework ID, that no pod restarts, and that it launches new
+// pods into the executors the old leader started.
 func TestFrameworkFailover(t *testing.T) {
 	needBinary(t)
 	dataDir := filepath.Join(t.TempDir(), "kubemesos")
@@ -347,5 +348,10 @@ func TestFrameworkFailover(t *testing.T) {
 				t.Errorf("pod %s was Running before the takeover and is not after", p.Name)
 			}
 		}
+		// The new leader launches too: into the executors the old one
+		// started, with their ExecutorInfo (the master refuses any other),
+		// although its own --executor-uri differs (another --listen).
+		c.mustKubectl("scale", "deployment/faults", "--replicas=35")
+		check(t, 35)
 	})
 }

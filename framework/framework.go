@@ -77,9 +77,15 @@ type Framework struct {
 	nodes *nodeSync
 
 	// executors are the ExecutorInfos our executors were launched with,
-	// by agent ID.
+	// by agent ID: by this process, or by an earlier one (from the
+	// master's operator API state).
 	execMu    sync.Mutex
 	executors map[string]mesos.ExecutorInfo
+	// agentsKnown is closed once the operator API's state is in (or it
+	// was refused, or agentsWait passed): launches wait for it, so that
+	// they go into the executors an earlier framework process started.
+	agentsKnown     chan struct{}
+	agentsKnownOnce sync.Once
 
 	// lastReconcile is when reconcile last ran (periodic reconciliation).
 	reconcileMu   sync.Mutex
@@ -153,11 +159,13 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		inv:     inventory.New(),
 		metrics: newMetrics(),
 		ready:   make(chan struct{}),
-		batches: map[string][]*launchReq{},
-		waiting: map[string][]*launchReq{},
-		tasks:   map[types.UID]*task{},
-		pending: map[types.UID]string{},
-		ips:     map[string]string{},
+
+		agentsKnown: make(chan struct{}),
+		batches:     map[string][]*launchReq{},
+		waiting:     map[string][]*launchReq{},
+		tasks:       map[types.UID]*task{},
+		pending:     map[types.UID]string{},
+		ips:         map[string]string{},
 
 		bindWaits: map[types.UID]chan struct{}{},
 
@@ -233,12 +241,23 @@ func (f *Framework) Run(ctx context.Context) error {
 	f.callMu.Unlock()
 
 	var wg sync.WaitGroup
-	if !f.cfg.IgnoreOperatorAPI {
+	if f.cfg.IgnoreOperatorAPI {
+		f.markAgentsKnown()
+	} else {
+		f.clock.AfterFunc(agentsWait, f.markAgentsKnown)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			src := inventory.Source{URL: f.cfg.MesosURL, Principal: f.cfg.Principal, Secret: f.cfg.Secret}
-			inventory.Follow(ctx, src, f.inv, inventory.Handler{Added: f.agentRegistered, Synced: f.recheckWaiting}, f.log.With("component", "inventory"))
+			inventory.Follow(ctx, src, f.inv, inventory.Handler{
+				Added:    f.agentRegistered,
+				Executor: f.executorRunning,
+				Synced: func() {
+					f.markAgentsKnown()
+					f.recheckWaiting()
+				},
+				Refused: f.markAgentsKnown,
+			}, f.log.With("component", "inventory"))
 		}()
 	}
 	wg.Add(2)

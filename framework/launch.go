@@ -86,6 +86,12 @@ func (f *Framework) launch(ctx context.Context, pod *corev1.Pod, nodeName string
 	if handled, err := f.existingTask(ctx, pod, nodeName, agentID); handled {
 		return err
 	}
+	select {
+	case <-f.agentsKnown:
+	case <-ctx.Done():
+		f.pool.Unreserve(nodeName, pod.UID)
+		return ctx.Err()
+	}
 	if err := podtask.Check(pod); err != nil {
 		f.pool.Unreserve(nodeName, pod.UID)
 		go f.failPod(context.WithoutCancel(ctx), pod, "Unsupported", err.Error())

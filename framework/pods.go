@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	corev1 "k8s.io/api/core/v1"
@@ -96,6 +99,29 @@ func hostPorts(p *corev1.Pod) []uint32 {
 // are suppressed.
 func (f *Framework) agentRegistered(a inventory.Agent) {
 	f.pool.Register(a.ID, a.Hostname, offer.Summarize(a.Total))
+}
+
+// agentsWait bounds how long launches wait for the operator API's state
+// after the framework starts.
+const agentsWait = 10 * time.Second
+
+func (f *Framework) markAgentsKnown() { f.agentsKnownOnce.Do(func() { close(f.agentsKnown) }) }
+
+// executorRunning records the ExecutorInfo of an executor the master runs
+// (from the operator API's state): when it is one of ours, started by an
+// earlier framework process, new pods on its agent are launched into it
+// with that same ExecutorInfo, whatever this process' --executor-uri (the
+// master refuses a launch into a running executor with another one).
+func (f *Framework) executorRunning(agentID string, info mesos.ExecutorInfo) {
+	if info.ExecutorID.Value != offer.ExecutorID || info.GetFrameworkID().GetValue() != f.FrameworkID() || f.FrameworkID() == "" {
+		return
+	}
+	f.execMu.Lock()
+	defer f.execMu.Unlock()
+	if _, ok := f.executors[agentID]; !ok {
+		f.executors[agentID] = info
+		f.log.Debug("launching into a running executor started by an earlier framework process", "agent_id", agentID, "executor_command", info.GetCommand().GetValue())
+	}
 }
 
 // recheckWaiting looks again at the waiting pods once the inventory has

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/apierrors"
@@ -28,8 +29,13 @@ type Handler struct {
 	// Added is called for every agent added (all agents of a SUBSCRIBED's
 	// state, then each AGENT_ADDED), after the inventory has it.
 	Added func(Agent)
+	// Executor is called, before Synced, for every executor in a
+	// SUBSCRIBED's state (the operator API reports no executor events).
+	Executor func(agentID string, info mesos.ExecutorInfo)
 	// Synced is called after each SUBSCRIBED was applied.
 	Synced func()
+	// Refused is called when the master refuses the operator API.
+	Refused func()
 }
 
 // Back-off between subscriptions, and after a master that refuses the
@@ -64,6 +70,9 @@ func Follow(ctx context.Context, src Source, inv *Inventory, h Handler, log *slo
 		switch {
 		case errors.Is(err, ErrRefused):
 			wait = refusedBackoff
+			if h.Refused != nil {
+				h.Refused()
+			}
 			if !refusedLogged {
 				log.Warn("the master's operator API is not available to this framework: agents are known from offers only, and a pod whose host port no agent has waits instead of failing", "err", err)
 				refusedLogged = true
@@ -137,6 +146,11 @@ func followOnce(ctx context.Context, src Source, inv *Inventory, h Handler) (syn
 		if s := ev.GetSubscribed().GetHeartbeatIntervalSeconds(); s > 0 && watchdog == nil {
 			quiet = heartbeatMisses * time.Duration(s*float64(time.Second))
 			watchdog = time.AfterFunc(quiet, func() { _ = resp.Close() })
+		}
+		if h.Executor != nil {
+			for _, e := range ev.GetSubscribed().GetGetState().GetGetExecutors().GetExecutors() {
+				h.Executor(e.AgentID.Value, e.ExecutorInfo)
+			}
 		}
 		if h.Synced != nil {
 			h.Synced()
