@@ -348,6 +348,16 @@ func TestFrameworkFailover(t *testing.T) {
 				t.Errorf("pod %s was Running before the takeover and is not after", p.Name)
 			}
 		}
+		// Logs of a pod the old leader launched, before any status of it
+		// reached the new one (reconciliation carries no log paths).
+		for _, p := range before {
+			if p.Phase == "Running" {
+				if out, err := c.kubectl("logs", p.Name); err != nil || !strings.Contains(out, "version v1") {
+					t.Errorf("kubectl logs %s after the takeover: %v: %s", p.Name, err, out)
+				}
+				break
+			}
+		}
 		// The new leader launches too: into the executors the old one
 		// started, with their ExecutorInfo (the master refuses any other),
 		// although its own --executor-uri differs (another --listen).

@@ -113,7 +113,7 @@ func (d *Daemon) launch(info mesos.TaskInfo) {
 	if g := info.GetKillPolicy().GetGracePeriod(); g != nil {
 		t.killGrace = time.Duration(g.GetNanoseconds())
 	}
-	dir, err := filepath.Abs(filepath.Join(d.env.Sandbox, "pods", podDirName(pod)))
+	dir, err := filepath.Abs(filepath.Join(d.env.Sandbox, protocol.PodDir(pod.Namespace, pod.Name, string(pod.UID))))
 	if err != nil {
 		d.finish(t, outcome{state: mesos.TASK_FAILED, reason: mesos.REASON_CONTAINER_LAUNCH_FAILED.Enum(), message: "pod directory: " + err.Error()})
 		return

@@ -345,6 +345,17 @@ func containerLog(tb testing.TB, m *protocol.PodStatus, container string) string
 	return string(b)
 }
 
+// readLog is the current log of a container as far as it is written, ""
+// if there is none yet.
+func readLog(m *protocol.PodStatus, container string) string {
+	files := m.GetLogs()[container].GetPaths()
+	if len(files) == 0 {
+		return ""
+	}
+	b, _ := os.ReadFile(filepath.Join(m.Directory, files[len(files)-1]))
+	return string(b)
+}
+
 func terminal(s mesos.TaskState) bool {
 	switch s {
 	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR, mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE:

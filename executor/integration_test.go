@@ -62,10 +62,20 @@ func TestKillIsGraceful(t *testing.T) {
 	f := startFramework(t, agentResources)
 	f.launch(map[string][]byte{"svc": podTask(t, "svc", corev1.RestartPolicyAlways,
 		`trap 'echo got SIGTERM; exit 0' TERM; echo ready; while :; do sleep 0.05; done`)})
-	f.until("svc", mesos.TASK_RUNNING)
+	running := f.until("svc", mesos.TASK_RUNNING)
+	// TASK_RUNNING comes once the process started, maybe before the shell
+	// set its trap: kill once it says it has.
+	m, _ := podStatus(t, running[len(running)-1])
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(readLog(m, "main"), "ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the container never said ready; its log:\n%s", readLog(m, "main"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	f.kill("svc")
 	seen := f.until("svc", mesos.TASK_KILLED)
-	m, _ := podStatus(t, seen[len(seen)-1])
+	m, _ = podStatus(t, seen[len(seen)-1])
 	if log := containerLog(t, m, "main"); !strings.Contains(log, "got SIGTERM") {
 		t.Errorf("the container did not see SIGTERM; its log:\n%s", log)
 	}

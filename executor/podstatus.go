@@ -12,15 +12,6 @@ import (
 	"github.com/kubemesos/kubemesos/executor/protocol"
 )
 
-// podDirName is a pod's directory under <sandbox>/pods.
-func podDirName(pod *corev1.Pod) string {
-	ns := pod.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	return ns + "_" + pod.Name + "_" + string(pod.UID)
-}
-
 // statusData is TaskStatus.data: the pod's status with its sequence number,
 // directory and log files.
 func statusData(st *corev1.PodStatus, seq uint64, dir string) ([]byte, error) {
@@ -33,7 +24,7 @@ func statusData(st *corev1.PodStatus, seq uint64, dir string) ([]byte, error) {
 // logFiles lists <dir>/logs/<container>/ for every container, each list
 // oldest first (by modification time, then name), as paths relative to dir.
 func logFiles(dir string) map[string]*protocol.LogFiles {
-	root := filepath.Join(dir, "logs")
+	root := filepath.Join(dir, protocol.LogsDir)
 	containers, err := os.ReadDir(root)
 	if err != nil {
 		return nil
@@ -73,7 +64,7 @@ func logFiles(dir string) map[string]*protocol.LogFiles {
 		})
 		lf := &protocol.LogFiles{Paths: make([]string, len(files))}
 		for i, f := range files {
-			lf.Paths[i] = path.Join("logs", c.Name(), f.name)
+			lf.Paths[i] = path.Join(protocol.LogsDir, c.Name(), f.name)
 		}
 		logs[c.Name()] = lf
 	}

@@ -90,6 +90,34 @@ func TestLogLocation(t *testing.T) {
 	if _, _, err := f.LogLocation("ns", "nope", "main", false); err == nil {
 		t.Error("unknown pod has logs")
 	}
+
+	// A pod whose task this process knows from reconciliation only (no
+	// status data yet): its files are where the executor's layout puts
+	// them, in our executor's latest run.
+	restarted := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "old", UID: "u2"},
+		Status:     corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "main", RestartCount: 2}}},
+	}
+	if err := f.podIndex.Add(restarted); err != nil {
+		t.Fatal(err)
+	}
+	f.tasks["u2"] = &task{agentID: "a1"}
+	f.setFrameworkID("fw1")
+	for _, tc := range []struct {
+		container string
+		previous  bool
+		path      string
+		err       error
+	}{
+		{"main", false, "/frameworks/fw1/executors/kubemesos/runs/latest/pods/ns_old_u2/logs/main/2.log", nil},
+		{"main", true, "/frameworks/fw1/executors/kubemesos/runs/latest/pods/ns_old_u2/logs/main/1.log", nil},
+		{"sidecar", false, "", ErrNoLogs},
+	} {
+		url, path, err := f.LogLocation("ns", "old", tc.container, tc.previous)
+		if !errors.Is(err, tc.err) || path != tc.path || (err == nil && url != "http://10.0.0.7:5051") {
+			t.Errorf("derived %+v: %q %q %v", tc, url, path, err)
+		}
+	}
 }
 
 // TestRestartIsAFailover stops a subscribed framework and starts another

@@ -98,7 +98,9 @@ func hostPorts(p *corev1.Pod) []uint32 {
 // operator API) into the pool, so that it has a node even while offers
 // are suppressed.
 func (f *Framework) agentRegistered(a inventory.Agent) {
-	f.pool.Register(a.ID, a.Hostname, offer.Summarize(a.Total))
+	hostname := a.Hostname
+	url := &mesos.URL{Scheme: "http", Address: mesos.Address{Hostname: &hostname, Port: a.Port}}
+	f.pool.Register(a.ID, a.Hostname, url, offer.Summarize(a.Total))
 }
 
 // agentsWait bounds how long launches wait for the operator API's state

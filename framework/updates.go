@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
+	"github.com/kubemesos/kubemesos/executor/protocol"
+	"github.com/kubemesos/kubemesos/framework/offer"
 	"github.com/kubemesos/kubemesos/framework/podtask"
 	"github.com/kubemesos/kubemesos/framework/reconcile"
 	"github.com/kubemesos/kubemesos/framework/status"
@@ -380,8 +383,9 @@ var ErrNoLogs = errors.New("no log files known for the container")
 // LogLocation is where a container's log file is: the base URL of the
 // agent's HTTP endpoint (its /files API) and the absolute path of the
 // current (or, with previous, the one before) log file, from the last status
-// the pod's executor sent.
-func (f *Framework) LogLocation(namespace, pod, container string, previous bool) (agentURL, path string, err error) {
+// the pod's executor sent, or, before one reached this process, from the
+// executor's layout and the container's restart count.
+func (f *Framework) LogLocation(namespace, pod, container string, previous bool) (agentURL, logPath string, err error) {
 	p, err := f.podLister.Pods(namespace).Get(pod)
 	if err != nil {
 		return "", "", fmt.Errorf("pod %s/%s: %w", namespace, pod, err)
@@ -394,15 +398,33 @@ func (f *Framework) LogLocation(namespace, pod, container string, previous bool)
 		agentID, dir, files = t.agentID, t.directory, t.logs[container]
 	}
 	f.tasksMu.Unlock()
-	if !ok || dir == "" {
-		return "", "", fmt.Errorf("pod %s/%s: %w", namespace, pod, ErrNoLogs)
-	}
-	idx := len(files) - 1
-	if previous {
-		idx--
-	}
-	if idx < 0 {
-		return "", "", fmt.Errorf("pod %s/%s container %s: %w", namespace, pod, container, ErrNoLogs)
+	var file string
+	if dir != "" {
+		idx := len(files) - 1
+		if previous {
+			idx--
+		}
+		if idx < 0 {
+			return "", "", fmt.Errorf("pod %s/%s container %s: %w", namespace, pod, container, ErrNoLogs)
+		}
+		file = files[idx]
+	} else {
+		// No status of this process has said where the files are (it
+		// started after the container did: reconciliation answers carry
+		// no data): they are where the executor's layout puts them, in
+		// the sandbox of our executor's latest run.
+		if agentID == "" {
+			agentID, _ = f.agentOfNode(p.Spec.NodeName)
+		}
+		run, ok := restartCount(p, container)
+		if previous {
+			run--
+		}
+		if agentID == "" || f.FrameworkID() == "" || !ok || run < 0 {
+			return "", "", fmt.Errorf("pod %s/%s container %s: %w", namespace, pod, container, ErrNoLogs)
+		}
+		dir = path.Join("/frameworks", f.FrameworkID(), "executors", offer.ExecutorID, "runs", "latest", protocol.PodDir(p.Namespace, p.Name, string(p.UID)))
+		file = protocol.LogFile(container, run)
 	}
 	a, ok := f.pool.Agent(agentID)
 	if !ok || a.URL == nil {
@@ -417,5 +439,18 @@ func (f *Framework) LogLocation(namespace, pod, container string, previous bool)
 		host = a.URL.Address.GetHostname()
 	}
 	agentURL = fmt.Sprintf("%s://%s:%d", scheme, host, a.URL.Address.Port)
-	return agentURL, strings.TrimSuffix(dir, "/") + "/" + strings.TrimPrefix(files[idx], "/"), nil
+	return agentURL, strings.TrimSuffix(dir, "/") + "/" + strings.TrimPrefix(file, "/"), nil
+}
+
+// restartCount is a container's restart count in the pod's status (ok
+// false if the status has no such container).
+func restartCount(p *corev1.Pod, container string) (int, bool) {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses} {
+		for _, cs := range list {
+			if cs.Name == container {
+				return int(cs.RestartCount), true
+			}
+		}
+	}
+	return 0, false
 }

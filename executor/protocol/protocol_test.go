@@ -137,3 +137,15 @@ func FuzzDecodePodStatus(f *testing.F) {
 		}
 	})
 }
+
+// TestLayout pins the sandbox layout the framework derives log paths from
+// after a restart: changing it breaks `kubectl logs` of running pods across
+// an upgrade.
+func TestLayout(t *testing.T) {
+	if got := PodDir("", "web", "u1"); got != "pods/default_web_u1" {
+		t.Errorf("PodDir = %q", got)
+	}
+	if got := LogFile("main", 3); got != "logs/main/3.log" {
+		t.Errorf("LogFile = %q", got)
+	}
+}

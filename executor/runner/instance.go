@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubemesos/kubemesos/executor/container"
+	"github.com/kubemesos/kubemesos/executor/protocol"
 	"github.com/kubemesos/kubemesos/executor/volume"
 	"github.com/kubemesos/kubemesos/internal/cgroup"
 )
@@ -101,13 +102,14 @@ func (inst *instance) start() (*container.Process, error) {
 	c := inst.c
 	p := c.pod
 	restarts := c.instanceNumber()
-	logDir := filepath.Join(p.cfg.Dir, "logs", c.spec.Name)
+	logFile := filepath.Join(p.cfg.Dir, protocol.LogFile(c.spec.Name, int(restarts)))
+	logDir := filepath.Dir(logFile)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
 	}
 	pruneLogs(logDir, restarts)
 	maxBytes, maxFiles := p.logLimits()
-	log, err := container.CreateLog(filepath.Join(logDir, strconv.Itoa(int(restarts))+".log"), maxBytes, maxFiles, p.clock.Now)
+	log, err := container.CreateLog(logFile, maxBytes, maxFiles, p.clock.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 // Agent is a registered agent as the operator API reports it.
 type Agent struct {
 	ID, Hostname string
+	// Port is the agent's HTTP port.
+	Port int32
 	// Total is the agent's total resources, reservations included.
 	Total []mesos.Resource
 }
@@ -71,7 +73,7 @@ func agentOf(a master.Response_GetAgents_Agent) (Agent, bool) {
 	if len(total) == 0 {
 		total = info.GetResources()
 	}
-	return Agent{ID: id, Hostname: info.GetHostname(), Total: total}, true
+	return Agent{ID: id, Hostname: info.GetHostname(), Port: info.GetPort(), Total: total}, true
 }
 
 // Unsynced records that the stream ended: until the next SUBSCRIBED the

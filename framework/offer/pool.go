@@ -162,11 +162,15 @@ func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
 // resources, whether it offers or not: an agent that registers while the
 // framework suppresses offers gets its node (with what our tasks use there
 // as allocatable, until it offers). For a known agent it records the total.
-func (p *Pool) Register(agentID, hostname string, total mesosoffers.Resources) {
+// url is the agent's endpoint, until an offer gives it.
+func (p *Pool) Register(agentID, hostname string, url *mesos.URL, total mesosoffers.Resources) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a := p.agentLocked(agentID, hostname)
 	a.Total = total
+	if a.URL == nil {
+		a.URL = url
+	}
 	p.refreshLocked(a)
 }
 

@@ -307,7 +307,7 @@ func TestPoolReachability(t *testing.T) {
 func TestPoolRegister(t *testing.T) {
 	p := NewPool(time.Second, nameByAgent)
 	total := mesosoffers.Resources{CPUs: 8, MemMiB: 4096}
-	p.Register("a1", "host1", total)
+	p.Register("a1", "host1", nil, total)
 	changed := p.Changed()
 	if len(changed) != 1 || changed[0].Node != "node-a1" || changed[0].Total.CPUs != total.CPUs || changed[0].Offered.CPUs != 0 {
 		t.Fatalf("after Register: %+v", changed)
@@ -320,7 +320,7 @@ func TestPoolRegister(t *testing.T) {
 	if a.Node != "node-a1" || a.Offered.CPUs != 2 || a.Total.CPUs != 8 {
 		t.Fatalf("after an offer: %+v", a)
 	}
-	p.Register("a1", "host1", mesosoffers.Resources{CPUs: 16})
+	p.Register("a1", "host1", nil, mesosoffers.Resources{CPUs: 16})
 	if a, _ := p.Agent("a1"); a.Total.CPUs != 16 || a.Offered.CPUs != 2 {
 		t.Fatalf("a second Register did not just update the total: %+v", a)
 	}
