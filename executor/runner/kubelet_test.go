@@ -119,6 +119,8 @@ func TestTerminationMessageAfterALivenessFailure(t *testing.T) {
 	requireNamespace(t)
 	c := shell("main", "printf dying > /dev/termination-log; exec sleep 60")
 	c.LivenessProbe = probe(corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"false"}}}, 1)
+	// A probe at once could kill the shell before its printf (it flaked).
+	c.LivenessProbe.InitialDelaySeconds = 1
 	h := startPod(t, podOf(corev1.RestartPolicyNever, c))
 	term := containerStatus(h.waitDone(), "main").State.Terminated
 	if term == nil || !strings.HasPrefix(term.Message, "liveness probe failed: ") || !strings.HasSuffix(term.Message, ": dying") {
