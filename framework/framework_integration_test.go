@@ -181,7 +181,8 @@ func TestFrameworkAgainstMesosSim(t *testing.T) {
 		t.Fatalf("framework ID configmap = %v, %v; framework ID %q", cm, err, f.FrameworkID())
 	}
 
-	// Both agents offer and become nodes with their offers as allocatable.
+	// Both agents offer and become nodes with their offers as allocatable,
+	// less the executor the first pod starts.
 	o := f.Offers()
 	nodes := []string{"sim-agent-0", "sim-agent-1"}
 	poll(t, "offers of both agents", clk, 0, func() bool {
@@ -199,7 +200,7 @@ func TestFrameworkAgainstMesosSim(t *testing.T) {
 				return false
 			}
 			cpu := obj.Status.Allocatable[corev1.ResourceCPU]
-			if cpu.MilliValue() != 4000 || obj.Labels[node.LabelAgentID] == "" {
+			if cpu.MilliValue() != 3900 || obj.Labels[node.LabelAgentID] == "" {
 				return false
 			}
 		}
@@ -268,13 +269,17 @@ func TestFrameworkAgainstMesosSim(t *testing.T) {
 		}
 		return true
 	})
+	// Allocatable counts the pods and the executor's share is not taken
+	// twice: the same as before the launch.
 	poll(t, "node allocatable counting the pods", clk, 250*time.Millisecond, func() bool {
+		id, _ := f.pool.AgentOf(nodes[0])
+		a, _ := f.pool.Agent(id)
 		obj, err := kube.CoreV1().Nodes().Get(ctx, nodes[0], metav1.GetOptions{})
-		if err != nil {
+		if err != nil || !a.Executor || a.Used.CPUs < 0.999 {
 			return false
 		}
 		cpu := obj.Status.Allocatable[corev1.ResourceCPU]
-		return cpu.MilliValue() == 4000
+		return cpu.MilliValue() == 3900
 	})
 
 	// A graceful deletion kills the task; once killed the pod is removed.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubemesos/kubemesos/framework/node"
 	"github.com/kubemesos/kubemesos/framework/offer"
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
 // leaseNamespace holds node leases.
@@ -223,6 +224,17 @@ func (s *nodeSync) renewLeases(ctx context.Context, now time.Time) {
 	_ = g.Wait()
 }
 
+// offeredToPods is what an agent offers that pods can have: until our
+// executor runs there, the first pod's launch also pays for the executor.
+// Counting it out before keeps the node's allocatable the same when the
+// executor starts (a node write less per agent).
+func offeredToPods(a offer.Agent) mesosoffers.Resources {
+	if a.Executor {
+		return a.Offered
+	}
+	return offer.Sub(a.Offered, offer.ExecutorResources)
+}
+
 // syncNode writes one node if it is due.
 func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time) {
 	s.mu.Lock()
@@ -233,7 +245,7 @@ func (s *nodeSync) syncNode(ctx context.Context, name string, now time.Time) {
 	}
 	desired := node.Build(node.Agent{
 		ID: a.ID, Name: a.Node, Hostname: a.Hostname, Attributes: a.Attributes, Domain: a.Domain,
-		Offered: a.Offered, Used: a.Used, Total: a.Total, Ready: !a.Unreachable,
+		Offered: offeredToPods(a), Used: a.Used, Total: a.Total, Ready: !a.Unreachable,
 	}, node.Config{KubeletHost: s.f.cfg.KubeletHost, KubeletPort: s.f.cfg.KubeletPort, Taint: s.f.taint, Version: s.f.cfg.Version}, metav1.NewTime(now))
 	s.mu.Lock()
 	due := s.writer.Due(desired, now)

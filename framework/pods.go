@@ -73,7 +73,7 @@ func (f *Framework) refuseUnrunnable(ctx context.Context, p *corev1.Pod) {
 		reason, why = "Unsupported", err.Error()
 	} else if !slices.Contains(f.cfg.Roles, role) {
 		reason, why = "UnknownRole", fmt.Sprintf("Mesos role %q (annotation %s) is not one of the framework's roles %v: no offer of it ever comes", role, mesosoffers.RoleAnnotation, f.cfg.Roles)
-	} else if ports := hostPorts(p); len(ports) > 0 {
+	} else if ports := mesosoffers.HostPorts(p); len(ports) > 0 {
 		if why = f.inv.NoAgentHasPorts(role, ports); why != "" {
 			reason = "HostPortUnavailable"
 		}
@@ -81,17 +81,6 @@ func (f *Framework) refuseUnrunnable(ctx context.Context, p *corev1.Pod) {
 	if reason != "" {
 		go f.failPod(ctx, p, reason, why)
 	}
-}
-
-// hostPorts are the host ports a pod asks for.
-func hostPorts(p *corev1.Pod) []uint32 {
-	var out []uint32
-	for _, r := range mesosoffers.PodClaim(p, "").Ports {
-		for port := r.Begin; port <= r.End && port != 0; port++ {
-			out = append(out, port)
-		}
-	}
-	return out
 }
 
 // agentRegistered takes an agent the master has registered (from its

@@ -38,18 +38,28 @@ func PodClaim(pod *v1.Pod, defaultRole string) Claim {
 	}
 	c.CPUs = math.Max(c.CPUs, MinCPUs)
 	c.MemMiB = math.Max(c.MemMiB, MinMemMiB)
+	for _, p := range HostPorts(pod) {
+		c.Ports = append(c.Ports, PortRange{Begin: p, End: p})
+	}
+	return c
+}
+
+// HostPorts are the distinct host ports a pod's containers ask for, in
+// the order they first appear.
+func HostPorts(pod *v1.Pod) []uint32 {
+	var out []uint32
 	seen := map[int32]bool{}
 	for _, list := range [][]v1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
 		for _, ct := range list {
 			for _, p := range ct.Ports {
 				if p.HostPort > 0 && !seen[p.HostPort] {
 					seen[p.HostPort] = true
-					c.Ports = append(c.Ports, PortRange{Begin: uint32(p.HostPort), End: uint32(p.HostPort)})
+					out = append(out, uint32(p.HostPort))
 				}
 			}
 		}
 	}
-	return c
+	return out
 }
 
 // shortage says what of need does not fit in have ("" when it fits).
