@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -22,7 +24,8 @@ import (
 )
 
 // bindingReactor makes the fake clientset apply a pods/binding create as
-// the API server does: it sets the pod's spec.nodeName.
+// the API server does: it sets the pod's spec.nodeName, and refuses a pod
+// already bound (409 Conflict).
 func bindingReactor(kube *fake.Clientset) k8stesting.ReactionFunc {
 	return func(action k8stesting.Action) (bool, runtime.Object, error) {
 		create, ok := action.(k8stesting.CreateAction)
@@ -35,6 +38,10 @@ func bindingReactor(kube *fake.Clientset) k8stesting.ReactionFunc {
 			return true, nil, err
 		}
 		pod := p.(*corev1.Pod).DeepCopy()
+		if pod.Spec.NodeName != "" {
+			return true, nil, apierrors.NewConflict(corev1.Resource("pods/binding"), b.Name,
+				fmt.Errorf("pod %s is already assigned to node %q", b.Name, pod.Spec.NodeName))
+		}
 		pod.Spec.NodeName = b.Target.Name
 		return true, nil, kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, b.Namespace)
 	}

@@ -100,6 +100,10 @@ type Framework struct {
 	bindMu    sync.Mutex
 	bindWaits map[types.UID]chan struct{}
 
+	// statusSlots bounds the pod status requests in flight (see
+	// maxStatusRequests).
+	statusSlots chan struct{}
+
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex
 	ips  map[string]string
@@ -167,7 +171,8 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		pending:     map[types.UID]string{},
 		ips:         map[string]string{},
 
-		bindWaits: map[types.UID]chan struct{}{},
+		bindWaits:   map[types.UID]chan struct{}{},
+		statusSlots: make(chan struct{}, maxStatusRequests),
 
 		executors: map[string]mesos.ExecutorInfo{},
 	}

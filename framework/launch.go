@@ -10,6 +10,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubemesos/kubemesos/framework/offer"
@@ -34,15 +35,21 @@ func (o offersAPI) Launch(ctx context.Context, pod *corev1.Pod, node string) err
 	return o.f.launch(ctx, pod, node)
 }
 
-// ErrTaskExists is returned by Launch for a pod whose task still runs on
-// another node: the task is being killed, and a later attempt launches anew
-// (Mesos refuses a second task with the same ID while the first lives).
-var ErrTaskExists = errors.New("the pod's task still runs on another node")
+// ErrTaskExists is returned by Launch for a pod whose task already runs on
+// another node. The pod is bound to that node instead, where it runs; only
+// a task on a node other than the one its pod is bound to is killed, and a
+// later attempt launches anew (Mesos refuses a second task with the same ID
+// while the first lives).
+var ErrTaskExists = errors.New("the pod's task already runs on another node")
 
 // existingTask handles a launch of a pod that already has a live task (one
-// launched by an earlier framework process, or one whose Binding failed):
-// on the same node the task is adopted (the caller writes the Binding); on
-// another node it is killed and the launch refused.
+// launched by an earlier framework process, or one whose Binding failed or
+// is not in kube-scheduler's cache yet): on the same node the task is
+// adopted (the caller writes the Binding); on another node the pod is bound
+// where its task runs and the launch refused, so the scheduler drops its
+// guess. Killing the task instead would kill a running pod whose Binding
+// had landed although its writer saw an error (a timeout of an overloaded
+// API server does that).
 func (f *Framework) existingTask(ctx context.Context, pod *corev1.Pod, nodeName, agentID string) (handled bool, err error) {
 	f.tasksMu.Lock()
 	t, ok := f.tasks[pod.UID]
@@ -50,21 +57,55 @@ func (f *Framework) existingTask(ctx context.Context, pod *corev1.Pod, nodeName,
 		f.tasksMu.Unlock()
 		return false, nil
 	}
-	taskAgent := t.agentID
-	sendKill := taskAgent != agentID && !t.killSent
-	if sendKill {
-		t.killSent = true
-	}
+	taskAgent, killSent := t.agentID, t.killSent
 	f.tasksMu.Unlock()
 	f.pool.Unreserve(nodeName, pod.UID)
 	if taskAgent == agentID {
 		f.log.Info("adopting the pod's running task", "pod", pod.Namespace+"/"+pod.Name, "task_id", podtask.TaskID(pod.UID), "node", nodeName)
 		return true, nil
 	}
-	if sendKill {
-		f.kill(ctx, pod.UID, taskAgent, 0)
+	refused := fmt.Errorf("launch %s/%s on %s: %w (agent %s)", pod.Namespace, pod.Name, nodeName, ErrTaskExists, taskAgent)
+	if killSent {
+		return true, refused
 	}
-	return true, fmt.Errorf("launch %s/%s on %s: %w (agent %s)", pod.Namespace, pod.Name, nodeName, ErrTaskExists, taskAgent)
+	taskNode, known := f.nodeOfAgent(taskAgent)
+	if known {
+		boundNode, err := f.bindOrRead(ctx, pod, taskNode)
+		switch {
+		case err != nil:
+			return true, fmt.Errorf("%w: binding it to %s, where it runs: %w", refused, taskNode, err)
+		case boundNode == taskNode:
+			f.log.Info("bound a retried pod to the node its task runs on", "pod", pod.Namespace+"/"+pod.Name, "task_id", podtask.TaskID(pod.UID), "node", taskNode)
+			return true, fmt.Errorf("%w: bound it to %s, where it runs", refused, taskNode)
+		}
+	}
+	// The pod is bound elsewhere, or the task's agent has no node: the
+	// task runs for no pod there.
+	f.tasksMu.Lock()
+	t.killSent = true
+	f.tasksMu.Unlock()
+	f.kill(ctx, pod.UID, taskAgent, 0)
+	return true, refused
+}
+
+// bindOrRead binds pod to node and returns the node the pod is bound to:
+// node, or, if the Binding failed, the one the API server has (empty for an
+// unbound pod, with the Binding's error).
+func (f *Framework) bindOrRead(ctx context.Context, pod *corev1.Pod, node string) (string, error) {
+	bound, bindErr := f.bind(ctx, pod, node)
+	if bindErr == nil {
+		return bound.Spec.NodeName, nil
+	}
+	cur, err := f.kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+	switch {
+	case err != nil:
+		return "", errors.Join(bindErr, err)
+	case cur.UID != pod.UID:
+		return "", fmt.Errorf("pod %s/%s was replaced: %w", pod.Namespace, pod.Name, bindErr)
+	case cur.Spec.NodeName == "":
+		return "", bindErr
+	}
+	return cur.Spec.NodeName, nil
 }
 
 // launchReq is one pod waiting for its agent's batch to go out.

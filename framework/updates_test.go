@@ -1,8 +1,11 @@
 package framework
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
@@ -81,5 +84,45 @@ func TestStatusPatch(t *testing.T) {
 			}
 			tc.want(t, got.Status)
 		})
+	}
+}
+
+// TestStatusSlotsBoundRequests: pod status requests beyond the bound wait
+// for a slot (or for their context) instead of opening another connection.
+func TestStatusSlotsBoundRequests(t *testing.T) {
+	f := &Framework{statusSlots: make(chan struct{}, 2)}
+	var releases []func()
+	for range 2 {
+		release, err := f.statusSlot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := f.statusSlot(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a third request got a slot (err %v); want it to wait", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		release, err := f.statusSlot(context.Background())
+		if err == nil {
+			release()
+		}
+		got <- err
+	}()
+	releases[0]()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a freed slot was not taken")
+	}
+	releases[1]()
+	if len(f.statusSlots) != 0 {
+		t.Errorf("%d slots still held", len(f.statusSlots))
 	}
 }

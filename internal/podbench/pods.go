@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -97,14 +98,36 @@ func Create(ctx context.Context, c Creation) error {
 				if c.Sent != nil {
 					c.Sent(pod.Name, c.Clock.Now())
 				}
-				if _, err := c.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-					return fmt.Errorf("create pod %s: %w", pod.Name, err)
+				if err := createPod(ctx, c.Client, pod); err != nil {
+					return err
 				}
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// createAttempts is how many times a pod create is sent when the API server
+// answers that it timed out or is overloaded, as a load generator's client
+// retries; a create that landed although its answer was a timeout shows as
+// AlreadyExists on the retry.
+const createAttempts = 5
+
+func createPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
+	var err error
+	for attempt := 1; attempt <= createAttempts; attempt++ {
+		_, err = client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			return nil
+		case attempt > 1 && apierrors.IsAlreadyExists(err):
+			return nil
+		case !apierrors.IsServerTimeout(err) && !apierrors.IsTimeout(err) && !apierrors.IsTooManyRequests(err):
+			return fmt.Errorf("create pod %s: %w", pod.Name, err)
+		}
+	}
+	return fmt.Errorf("create pod %s: %d attempts: %w", pod.Name, createAttempts, err)
 }
 
 // sleepUntil waits for the clock to reach due, or for ctx to end.
