@@ -103,6 +103,8 @@ type Framework struct {
 	// statusSlots bounds the pod status requests in flight (see
 	// maxStatusRequests).
 	statusSlots chan struct{}
+	// applying are the task updates being written (see onUpdate).
+	applying inflight
 
 	// ips caches agents' host names resolved to IPs ("" if they do not).
 	ipMu sync.Mutex

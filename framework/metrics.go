@@ -20,6 +20,9 @@ type metrics struct {
 	// podCacheMisses counts task updates whose pod the informer cache did
 	// not have yet but the API server did.
 	podCacheMisses prometheus.Counter
+	// resentUpdates counts task updates dropped because the same update
+	// (task and UUID) was still being written.
+	resentUpdates prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -54,8 +57,12 @@ func newMetrics() *metrics {
 			Namespace: "kubemesos", Subsystem: "framework", Name: "pod_cache_misses_total",
 			Help: "Task updates whose pod was not in the informer cache yet and was read from the API server.",
 		}),
+		resentUpdates: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "resent_updates_dropped_total",
+			Help: "Task updates the agent resent while the first copy was still being written, dropped (the first one's acknowledgement covers them).",
+		}),
 	}
-	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations, m.podCacheMisses)
+	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations, m.podCacheMisses, m.resentUpdates)
 	for _, o := range []string{"received", "used", "declined", "rescinded"} {
 		m.offers.WithLabelValues(o)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 )
@@ -124,5 +125,35 @@ func TestStatusSlotsBoundRequests(t *testing.T) {
 	releases[1]()
 	if len(f.statusSlots) != 0 {
 		t.Errorf("%d slots still held", len(f.statusSlots))
+	}
+}
+
+// TestResentUpdateDroppedWhileTheFirstIsWritten: a copy of an update (same
+// task, same UUID) is dropped while the first is being written and taken
+// once it is done; other updates and updates without a UUID always pass.
+func TestResentUpdateDroppedWhileTheFirstIsWritten(t *testing.T) {
+	var s inflight
+	running := mesos.TaskStatus{TaskID: mesos.TaskID{Value: "pod-1"}, State: mesos.TASK_RUNNING.Enum(), UUID: []byte{1, 2}}
+	next := running
+	next.UUID = []byte{3, 4}
+	reconciled := mesos.TaskStatus{TaskID: mesos.TaskID{Value: "pod-1"}, State: mesos.TASK_RUNNING.Enum()}
+	if !s.begin(updateKey(running)) {
+		t.Fatal("the first copy was dropped")
+	}
+	if s.begin(updateKey(running)) {
+		t.Error("a resent copy was taken while the first is being written")
+	}
+	if !s.begin(updateKey(next)) {
+		t.Error("another update of the task was dropped")
+	}
+	for range 2 {
+		if !s.begin(updateKey(reconciled)) {
+			t.Error("an update without a UUID was dropped")
+		}
+		s.end(updateKey(reconciled))
+	}
+	s.end(updateKey(running))
+	if !s.begin(updateKey(running)) {
+		t.Error("a copy resent after the first was written (its ACK lost) was dropped")
 	}
 }
