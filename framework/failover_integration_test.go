@@ -104,18 +104,6 @@ func TestFailoverReconciles(t *testing.T) {
 		}
 		return p
 	}
-	taskStates := func() map[string]string {
-		out := map[string]string{}
-		for _, fw := range readState(t, cluster.URL).Frameworks {
-			for _, tk := range fw.CompletedTasks {
-				out[tk.ID] = tk.State
-			}
-			for _, tk := range fw.Tasks {
-				out[tk.ID] = tk.State
-			}
-		}
-		return out
-	}
 
 	first, stop := start()
 	bound, unbound, deleted, failed := testPod("bound", "bound"), testPod("unbound", "unbound"), testPod("deleted", "deleted"), testPod("failed", "failed")
@@ -132,7 +120,7 @@ func TestFailoverReconciles(t *testing.T) {
 		}
 	}
 	poll(t, "four running tasks", nil, 0, func() bool {
-		st := taskStates()
+		st := taskStates(t, cluster.URL)
 		for _, p := range []*corev1.Pod{bound, unbound, deleted, failed} {
 			if st[podtask.TaskID(p.UID)] != "TASK_RUNNING" {
 				return false
@@ -177,10 +165,10 @@ func TestFailoverReconciles(t *testing.T) {
 		return p != nil && p.Status.Phase == corev1.PodRunning
 	})
 	poll(t, "the deleted pod's task killed", nil, 0, func() bool {
-		return taskStates()[podtask.TaskID(deleted.UID)] == "TASK_KILLED"
+		return taskStates(t, cluster.URL)[podtask.TaskID(deleted.UID)] == "TASK_KILLED"
 	})
 	poll(t, "the Failed pod's task killed", nil, 0, func() bool {
-		return taskStates()[podtask.TaskID(failed.UID)] == "TASK_KILLED"
+		return taskStates(t, cluster.URL)[podtask.TaskID(failed.UID)] == "TASK_KILLED"
 	})
 	if p := getPod("failed"); p == nil || p.Status.Phase != corev1.PodFailed {
 		t.Errorf("the Failed pod after its task was killed: %+v", p)
@@ -198,7 +186,7 @@ func TestFailoverReconciles(t *testing.T) {
 	if got := len(counter.get()); got != accepts {
 		t.Errorf("%d ACCEPTs after the restart, want none", got-accepts)
 	}
-	if st := taskStates()[podtask.TaskID(unbound.UID)]; st != "TASK_RUNNING" {
+	if st := taskStates(t, cluster.URL)[podtask.TaskID(unbound.UID)]; st != "TASK_RUNNING" {
 		t.Errorf("adopted task is %s, want TASK_RUNNING", st)
 	}
 }

@@ -33,3 +33,19 @@ func startMesosSim(ctx context.Context, t *testing.T, agents int) *local.Cluster
 	})
 	return cluster
 }
+
+// taskStates reads every task of the master at base, live or completed,
+// as task ID to state.
+func taskStates(t *testing.T, base string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, fw := range readState(t, base).Frameworks {
+		for _, tk := range fw.CompletedTasks {
+			out[tk.ID] = tk.State
+		}
+		for _, tk := range fw.Tasks {
+			out[tk.ID] = tk.State
+		}
+	}
+	return out
+}

@@ -92,9 +92,9 @@ func (f *Framework) existingTask(ctx context.Context, pod *corev1.Pod, nodeName,
 // node, or, if the Binding failed, the one the API server has (empty for an
 // unbound pod, with the Binding's error).
 func (f *Framework) bindOrRead(ctx context.Context, pod *corev1.Pod, node string) (string, error) {
-	bound, bindErr := f.bind(ctx, pod, node)
+	bindErr := f.postBinding(ctx, pod, node)
 	if bindErr == nil {
-		return bound.Spec.NodeName, nil
+		return node, nil
 	}
 	cur, err := f.kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 	switch {

@@ -3,8 +3,6 @@ package framework
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -28,26 +26,7 @@ func TestRetriedLaunchBindsWhereTheTaskRuns(t *testing.T) {
 	cluster := startMesosSim(ctx, t, 2)
 	kube := fake.NewClientset()
 	kube.PrependReactor("create", "pods", bindingReactor(kube))
-	f, err := New(Config{MesosURL: cluster.URL, OfferHold: time.Hour, ExecutorURI: "http://127.0.0.1:1/kubemesos"},
-		kube, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- f.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	select {
-	case <-f.Ready():
-	case err := <-runErr:
-		t.Fatalf("run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("framework did not subscribe")
-	}
+	f := runFramework(t, Config{MesosURL: cluster.URL, OfferHold: time.Hour, ExecutorURI: "http://127.0.0.1:1/kubemesos"}, kube)
 	o := f.Offers()
 	const first, second = "sim-agent-0", "sim-agent-1"
 	for _, n := range []string{first, second} {
@@ -56,24 +35,28 @@ func TestRetriedLaunchBindsWhereTheTaskRuns(t *testing.T) {
 			return ok && av.CPUs >= 1
 		})
 	}
-	taskStates := func() map[string]string {
-		out := map[string]string{}
-		for _, fw := range readState(t, cluster.URL).Frameworks {
-			for _, tk := range fw.CompletedTasks {
-				out[tk.ID] = tk.State
-			}
-			for _, tk := range fw.Tasks {
-				out[tk.ID] = tk.State
-			}
-		}
-		return out
-	}
 	launchOn := func(p *corev1.Pod, node string) error {
 		t.Helper()
 		poll(t, "offers on "+node+" that fit "+p.Name, nil, 0, func() bool {
 			return o.Reserve(node, mesosoffers.PodClaim(p, "*")) == nil
 		})
 		return o.Launch(ctx, p, node)
+	}
+	// runOn creates a pod and launches it on node, as the plugin does
+	// before the Binding, until its task runs.
+	runOn := func(name, node string) *corev1.Pod {
+		t.Helper()
+		p := testPod(name, name)
+		if _, err := kube.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := launchOn(p, node); err != nil {
+			t.Fatalf("launch %s: %v", name, err)
+		}
+		poll(t, "the task of "+name+" running", nil, 0, func() bool {
+			return taskStates(t, cluster.URL)[podtask.TaskID(p.UID)] == "TASK_RUNNING"
+		})
+		return p
 	}
 	getPod := func(name string) *corev1.Pod {
 		t.Helper()
@@ -86,15 +69,8 @@ func TestRetriedLaunchBindsWhereTheTaskRuns(t *testing.T) {
 
 	// The Binding after the launch on the first node was lost: the pod is
 	// unbound and the scheduler picks the second node.
-	retried := testPod("retried", "retried")
-	if _, err := kube.CoreV1().Pods("default").Create(ctx, retried, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := launchOn(retried, first); err != nil {
-		t.Fatalf("launch: %v", err)
-	}
+	retried := runOn("retried", first)
 	id := podtask.TaskID(retried.UID)
-	poll(t, "the task running", nil, 0, func() bool { return taskStates()[id] == "TASK_RUNNING" })
 	if err := launchOn(retried, second); !errors.Is(err, ErrTaskExists) {
 		t.Fatalf("second launch: %v, want ErrTaskExists", err)
 	}
@@ -107,15 +83,8 @@ func TestRetriedLaunchBindsWhereTheTaskRuns(t *testing.T) {
 	}
 
 	// A task whose pod is bound to another node runs for no pod: killed.
-	stray := testPod("stray", "stray")
-	if _, err := kube.CoreV1().Pods("default").Create(ctx, stray, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := launchOn(stray, first); err != nil {
-		t.Fatalf("launch: %v", err)
-	}
+	stray := runOn("stray", first)
 	strayID := podtask.TaskID(stray.UID)
-	poll(t, "the stray task running", nil, 0, func() bool { return taskStates()[strayID] == "TASK_RUNNING" })
 	p := getPod("stray")
 	p.Spec.NodeName = second
 	if _, err := kube.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
@@ -124,12 +93,12 @@ func TestRetriedLaunchBindsWhereTheTaskRuns(t *testing.T) {
 	if err := launchOn(stray, second); !errors.Is(err, ErrTaskExists) {
 		t.Fatalf("launch of the stray pod: %v, want ErrTaskExists", err)
 	}
-	poll(t, "the stray task killed", nil, 0, func() bool { return taskStates()[strayID] == "TASK_KILLED" })
+	poll(t, "the stray task killed", nil, 0, func() bool { return taskStates(t, cluster.URL)[strayID] == "TASK_KILLED" })
 
-	if st := taskStates()[id]; st != "TASK_RUNNING" {
+	if st := taskStates(t, cluster.URL)[id]; st != "TASK_RUNNING" {
 		t.Errorf("the retried pod's task is %s, want TASK_RUNNING", st)
 	}
-	if n := len(taskStates()); n != 2 {
+	if n := len(taskStates(t, cluster.URL)); n != 2 {
 		t.Errorf("%d tasks, want 2 (no second task for a pod)", n)
 	}
 }

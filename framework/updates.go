@@ -310,19 +310,26 @@ func podFacts(p *corev1.Pod) reconcile.Pod {
 // framework process that died after the ACCEPT never wrote.
 // It returns the bound pod as the API server has it.
 func (f *Framework) bind(ctx context.Context, pod *corev1.Pod, node string) (*corev1.Pod, error) {
-	binding := &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
-		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+	if err := f.postBinding(ctx, pod, node); err != nil {
+		return nil, err
 	}
-	pods := f.kube.CoreV1().Pods(pod.Namespace)
-	if err := pods.Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
-		return nil, fmt.Errorf("bind %s/%s to %s: %w", pod.Namespace, pod.Name, node, err)
-	}
-	bound, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+	bound, err := f.kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("bind %s/%s: read it back: %w", pod.Namespace, pod.Name, err)
 	}
 	return bound, nil
+}
+
+// postBinding writes the Binding of pod (by UID) to node.
+func (f *Framework) postBinding(ctx context.Context, pod *corev1.Pod, node string) error {
+	binding := &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+	}
+	if err := f.kube.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("bind %s/%s to %s: %w", pod.Namespace, pod.Name, node, err)
+	}
+	return nil
 }
 
 // podByUID finds a pod (nil if there is none): in the informer cache, or,
