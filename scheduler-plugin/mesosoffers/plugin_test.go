@@ -187,11 +187,11 @@ func TestFilterAndPostFilter(t *testing.T) {
 		code fwk.Code
 		msg  string
 	}{
-		"n1":    {fwk.Unschedulable, "insufficient cpus: pod needs 4, agent a-1 offers 1 in role web"},
-		"n2":    {fwk.Unschedulable, "insufficient cpus: pod needs 4, agent a-2 offers 2.5 in role web"},
-		"n3":    {fwk.Unschedulable, "insufficient cpus: pod needs 4.1 (with the executor's own resources), agent a-3 offers 4.05 in role web"},
+		"n1":    {fwk.Unschedulable, "insufficient cpus offered in role web"},
+		"n2":    {fwk.Unschedulable, "insufficient cpus offered in role web"},
+		"n3":    {fwk.Unschedulable, "insufficient cpus offered in role web (with the executor's own resources)"},
 		"n4":    {fwk.Success, ""},
-		"n5":    {fwk.Unschedulable, "insufficient mem: pod needs 1024 MiB, agent a-5 offers 100 MiB in role web"},
+		"n5":    {fwk.Unschedulable, "insufficient mem offered in role web"},
 		"other": {fwk.UnschedulableAndUnresolvable, "not a Mesos agent of this framework"},
 	} {
 		st := pl.Filter(context.Background(), state, p, nodeNamed(node))
@@ -210,7 +210,7 @@ func TestFilterAndPostFilter(t *testing.T) {
 	})
 	state = newCycleState()
 	pl.PreFilter(context.Background(), state, hp, nil)
-	if st := pl.Filter(context.Background(), state, hp, nodeNamed("n4")); st.Code() != fwk.Unschedulable || st.Message() != "host port 8080 is not offered by agent a-4 in role web" {
+	if st := pl.Filter(context.Background(), state, hp, nodeNamed("n4")); st.Code() != fwk.Unschedulable || st.Message() != "host port 8080 not offered in role web" {
 		t.Errorf("port filter = %v %q", st.Code(), st.Message())
 	}
 	if _, st := pl.PostFilter(context.Background(), state, hp, nil); !strings.Contains(st.Message(), "port 8080") {
