@@ -127,6 +127,47 @@ func TestUpLifecycle(t *testing.T) {
 		})
 	})
 
+	// As after node leases renewed too late (a slow API server, a paused
+	// framework): the node lifecycle controller marks the node Ready
+	// Unknown, taints it unreachable and sets its pods' Ready False. The
+	// framework, like a kubelet, writes the node Ready again and sets the
+	// pods, still running, Ready again; nothing restarts.
+	t.Run("a node and pods marked lost while their agent is fine come back", func(t *testing.T) {
+		c.t = t
+		c.mustKubectl("create", "deployment", "steady", "--image=busybox", "--replicas=2", "--", "sleep", "3600")
+		const readyPods = `jsonpath={range .items[*]}{.metadata.uid} {.spec.nodeName} {.status.conditions[?(@.type=="Ready")].status} {.status.containerStatuses[0].restartCount}{"\n"}{end}`
+		var before string
+		eventually(t, 2*time.Minute, func() string {
+			before, _ = c.kubectl("get", "pods", "-l", "app=steady", "-o", readyPods)
+			if n := strings.Count(before, " True 0\n"); n != 2 {
+				return fmt.Sprintf("%d pods Ready, want 2:\n%s", n, before)
+			}
+			return ""
+		})
+		node := strings.Fields(before)[1]
+		c.mustKubectl("patch", "node", node, "--subresource=status", "--type=strategic", "-p",
+			`{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"Kubelet stopped posting node status."}]}}`)
+		for _, line := range strings.Split(strings.TrimSpace(before), "\n") {
+			if f := strings.Fields(line); f[1] == node {
+				name := c.mustKubectl("get", "pods", "-l", "app=steady", "-o", `jsonpath={.items[?(@.metadata.uid=="`+f[0]+`")].metadata.name}`)
+				c.mustKubectl("patch", "pod", name, "--subresource=status", "--type=strategic", "-p",
+					`{"status":{"conditions":[{"type":"Ready","status":"False"}]}}`)
+			}
+		}
+		eventually(t, time.Minute, func() string {
+			out, _ := c.kubectl("get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}`)
+			if strings.TrimSpace(out) != "True" {
+				return fmt.Sprintf("node %s: Ready and taints %q, want True and none", node, out)
+			}
+			after, _ := c.kubectl("get", "pods", "-l", "app=steady", "-o", readyPods)
+			if after != before {
+				return fmt.Sprintf("pods (uid, node, Ready, restarts) now:\n%s\nwant as before:\n%s", after, before)
+			}
+			return ""
+		})
+		c.mustKubectl("delete", "deployment", "steady", "--wait=true")
+	})
+
 	t.Run("second up on the same data dir is refused", func(t *testing.T) {
 		cmd := exec.Command(binary, "up", "--data-dir", dataDir, "--api-port", strconv.Itoa(freePort(t)), "--mesos-port", strconv.Itoa(freePort(t)))
 		cmd.Env = env(home)

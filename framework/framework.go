@@ -47,9 +47,15 @@ type Framework struct {
 	namer   *node.Namer
 	metrics *metrics
 
-	factory   informers.SharedInformerFactory
-	podLister corelisters.PodLister
-	podIndex  cache.Indexer
+	factory    informers.SharedInformerFactory
+	podLister  corelisters.PodLister
+	podIndex   cache.Indexer
+	nodeLister corelisters.NodeLister
+
+	// restoring holds the pods whose Ready condition is being written back
+	// (see readiness.go).
+	restoreMu sync.Mutex
+	restoring map[types.UID]bool
 
 	// caller is the current subscription's caller (nil while not
 	// subscribed), frameworkID the ID the master gave.
@@ -177,6 +183,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		statusSlots: make(chan struct{}, maxStatusRequests),
 
 		executors: map[string]mesos.ExecutorInfo{},
+		restoring: map[types.UID]bool{},
 	}
 	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
 	f.pool.SetHoldWaiting(cfg.OfferHoldWaiting)
@@ -191,6 +198,11 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 			return []string{string(p.UID)}, nil
 		}
 		return nil, nil
+	}, nodeIndex: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+			return []string{p.Spec.NodeName}, nil
+		}
+		return nil, nil
 	}}); err != nil {
 		return nil, fmt.Errorf("framework: pod index: %w", err)
 	}
@@ -203,6 +215,18 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 	}
 	f.podLister = podInformer.Lister()
 	f.podIndex = podInformer.Informer().GetIndexer()
+	nodeInformer := f.factory.Core().V1().Nodes()
+	if _, err := nodeInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(old, cur any) {
+			o, _ := old.(*corev1.Node)
+			if n, ok := cur.(*corev1.Node); ok && o != nil {
+				f.nodeObserved(o, n)
+			}
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("framework: node handler: %w", err)
+	}
+	f.nodeLister = nodeInformer.Lister()
 	return f, nil
 }
 

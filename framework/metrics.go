@@ -23,6 +23,10 @@ type metrics struct {
 	// resentUpdates counts task updates dropped because the same update
 	// (task and UUID) was still being written.
 	resentUpdates prometheus.Counter
+	// readyRestored counts pods set Ready again after the node lifecycle
+	// controller marked them not ready, and nodesRewritten the nodes
+	// written again after another writer changed their readiness.
+	readyRestored, nodesRewritten prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -61,8 +65,17 @@ func newMetrics() *metrics {
 			Namespace: "kubemesos", Subsystem: "framework", Name: "resent_updates_dropped_total",
 			Help: "Task updates the agent resent while the first copy was still being written, dropped (the first one's acknowledgement covers them).",
 		}),
+		readyRestored: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "pods_ready_restored_total",
+			Help: "Running pods whose Ready condition the framework set True again after the node lifecycle controller had set it False.",
+		}),
+		nodesRewritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kubemesos", Subsystem: "framework", Name: "nodes_rewritten_total",
+			Help: "Node status writes made because another writer (the node lifecycle controller) changed the node's Ready condition.",
+		}),
 	}
-	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations, m.podCacheMisses, m.resentUpdates)
+	m.registry.MustRegister(m.offers, m.pending, m.launchLatency, m.updates, m.subscriptions, m.reconciliations, m.podCacheMisses, m.resentUpdates,
+		m.readyRestored, m.nodesRewritten)
 	for _, o := range []string{"received", "used", "declined", "rescinded"} {
 		m.offers.WithLabelValues(o)
 	}

@@ -60,6 +60,7 @@ func (f *Framework) podChanged(_, obj any) {
 	if p.DeletionTimestamp != nil && p.Spec.NodeName != "" {
 		f.podDeleting(ctx, p)
 	}
+	f.restoreReady(p)
 }
 
 // refuseUnrunnable marks Failed, before any launch, a waiting pod that can

@@ -104,15 +104,15 @@ func TestBuild(t *testing.T) {
 	if n.Status.NodeInfo.KubeletVersion != KubeletVersion || n.Status.NodeInfo.ContainerRuntimeVersion != "kubemesos://v9" {
 		t.Errorf("node info = %+v", n.Status.NodeInfo)
 	}
-	if readyStatus(n) != corev1.ConditionTrue {
-		t.Errorf("ready = %v", readyStatus(n))
+	if ReadyStatus(n) != corev1.ConditionTrue {
+		t.Errorf("ready = %v", ReadyStatus(n))
 	}
 	if len(n.Spec.Taints) != 1 || n.Spec.Taints[0] != *taint {
 		t.Errorf("ready node's taints = %v, want only %v", n.Spec.Taints, *taint)
 	}
 	a.Ready = false
 	unready := Build(a, Config{}, metav1.Now())
-	if readyStatus(unready) != corev1.ConditionUnknown {
+	if ReadyStatus(unready) != corev1.ConditionUnknown {
 		t.Error("unready agent's node is not NotReady")
 	}
 	if len(unready.Spec.Taints) != 1 || unready.Spec.Taints[0] != UnreachableTaint {
@@ -153,6 +153,32 @@ func TestWriterBoundsWrites(t *testing.T) {
 				t.Fatalf("step %d: WrittenAt = %v, %v", i, at, ok)
 			}
 		}
+	}
+}
+
+// TestWriterExpire: a node whose copy on the API server another writer
+// changed is due at once, and Last is what was written.
+func TestWriterExpire(t *testing.T) {
+	w := NewWriter(time.Second, time.Minute)
+	t0 := time.Unix(0, 0)
+	n := Build(Agent{ID: "a", Name: "n", Ready: true}, Config{}, metav1.NewTime(t0))
+	w.Expire("n") // never written: nothing to expire
+	if _, ok := w.Last("n"); ok {
+		t.Fatal("Last of a node never written")
+	}
+	w.Wrote(n, t0)
+	if w.Due(n, t0.Add(2*time.Second)) {
+		t.Fatal("an unchanged node is due before its refresh")
+	}
+	w.Expire("n")
+	if !w.Due(n, t0.Add(2*time.Second)) {
+		t.Error("an expired node is not due")
+	}
+	if last, ok := w.Last("n"); !ok || last != n {
+		t.Errorf("Last = %v, %v", last, ok)
+	}
+	if _, ok := w.WrittenAt("n"); !ok {
+		t.Error("an expired node no longer counts as written (its lease would stop)")
 	}
 }
 

@@ -51,6 +51,20 @@ func (w *Writer) WrittenAt(name string) (time.Time, bool) {
 	return l.at, ok
 }
 
+// Last is the node as last written.
+func (w *Writer) Last(name string) (*corev1.Node, bool) {
+	l, ok := w.last[name]
+	return l.node, ok
+}
+
+// Expire makes a written node due now, as if its refresh had come.
+func (w *Writer) Expire(name string) {
+	if l, ok := w.last[name]; ok {
+		l.at = time.Time{}
+		w.last[name] = l
+	}
+}
+
 // Wrote records a successful write.
 func (w *Writer) Wrote(n *corev1.Node, now time.Time) { w.last[n.Name] = written{node: n, at: now} }
 
@@ -65,10 +79,11 @@ func Material(a, b *corev1.Node) bool {
 	if !apiequality.Semantic.DeepEqual(a.Status.Allocatable, b.Status.Allocatable) {
 		return true
 	}
-	return readyStatus(a) != readyStatus(b)
+	return ReadyStatus(a) != ReadyStatus(b)
 }
 
-func readyStatus(n *corev1.Node) corev1.ConditionStatus {
+// ReadyStatus is the status of n's Ready condition ("" without one).
+func ReadyStatus(n *corev1.Node) corev1.ConditionStatus {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status
