@@ -48,7 +48,9 @@ func TestRestoreReady(t *testing.T) {
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: t, Status: s})
 		}
 	}
-	gate := func(p *corev1.Pod) { p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/lb"}} }
+	gate := func(p *corev1.Pod) {
+		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/lb"}}
+	}
 	for _, tc := range []struct {
 		name      string
 		pod       *corev1.Pod
