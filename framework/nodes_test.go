@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 // TestRenewLease checks that a node's lease is created once, then renewed
@@ -127,12 +128,13 @@ func TestNodeStatusPatch(t *testing.T) {
 // on its own schedule.
 func TestLeasesRenewedWhileNodeWritesFail(t *testing.T) {
 	kube := fake.NewClientset()
-	f, err := New(Config{MesosURL: "http://127.0.0.1:1"}, kube, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	clk := testingclock.NewFakeClock(t0)
+	f, err := New(Config{MesosURL: "http://127.0.0.1:1"}, kube, slog.New(slog.NewTextHandler(io.Discard, nil)), WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	f.pool.Add(t0, agentOffer("o1", "a1", "host-1"))
 	f.nodes.syncNodes(ctx, t0)
 
@@ -153,6 +155,7 @@ func TestLeasesRenewedWhileNodeWritesFail(t *testing.T) {
 	}
 	for i := 0; i <= 60; i++ {
 		now := t0.Add(time.Duration(i) * time.Second)
+		clk.SetTime(now)
 		switch i {
 		case 4: // a second agent, written 4 s after the first
 			f.pool.Add(now, agentOffer("o2", "a2", "host-2"))
@@ -174,6 +177,48 @@ func TestLeasesRenewedWhileNodeWritesFail(t *testing.T) {
 	}
 	if a, b := renewedAt("host-1"), renewedAt("host-2"); a.Equal(b) {
 		t.Errorf("both leases renewed at %v: want each on its own schedule", a)
+	}
+}
+
+// TestLeasesLongestUnrenewedFirst: due leases go longest unrenewed first,
+// and each carries the time of its write, not of its round's start (a
+// round may last long when the API server is slow).
+func TestLeasesLongestUnrenewedFirst(t *testing.T) {
+	kube := fake.NewClientset()
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	clk := testingclock.NewFakeClock(t0)
+	f, err := New(Config{MesosURL: "http://127.0.0.1:1"}, kube, slog.New(slog.NewTextHandler(io.Discard, nil)), WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i, host := range []string{"host-1", "host-2", "host-3"} {
+		f.pool.Add(t0, agentOffer(fmt.Sprintf("o%d", i), fmt.Sprintf("a%d", i), host))
+	}
+	f.nodes.syncNodes(ctx, t0)
+	f.nodes.renewLeases(ctx, t0)
+	// host-2 was renewed last 30 s ago, host-3 20 s ago, host-1 12 s ago.
+	f.nodes.mu.Lock()
+	f.nodes.renewed["host-1"] = t0.Add(18 * time.Second)
+	f.nodes.renewed["host-2"] = t0
+	f.nodes.renewed["host-3"] = t0.Add(10 * time.Second)
+	f.nodes.mu.Unlock()
+	now := t0.Add(30 * time.Second)
+	if got, want := f.nodes.dueLeases(now), []string{"host-2", "host-3", "host-1"}; !slices.Equal(got, want) {
+		t.Errorf("due leases %v, want %v", got, want)
+	}
+	// The round began at now; the writes happen 7 s later.
+	writeTime := now.Add(7 * time.Second)
+	clk.SetTime(writeTime)
+	f.nodes.renewLeases(ctx, now)
+	for _, host := range []string{"host-1", "host-2", "host-3"} {
+		l, err := kube.CoordinationV1().Leases(leaseNamespace).Get(ctx, host, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Spec.RenewTime.Time.Equal(writeTime) {
+			t.Errorf("lease of %s renewed at %v, want the time of its write %v", host, l.Spec.RenewTime.Time, writeTime)
+		}
 	}
 }
 
