@@ -20,6 +20,7 @@ func (f *Framework) handle(ctx context.Context, ev *scheduler.Event) {
 		now := f.clock.Now()
 		f.pool.Add(now, offers...)
 		f.flushWaiting(ctx, now, f.offeredNodes(offers))
+		f.offersArrived(offers)
 	case scheduler.Event_RESCIND:
 		f.metrics.offers.WithLabelValues("rescinded").Inc()
 		f.pool.Rescind(ev.GetRescind().OfferID.Value)

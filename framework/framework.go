@@ -52,6 +52,9 @@ type Framework struct {
 	podIndex   cache.Indexer
 	nodeLister corelisters.NodeLister
 
+	activationMu sync.Mutex
+	activation   activation
+
 	// restoring holds the pods whose Ready condition is being written back
 	// (see readiness.go).
 	restoreMu sync.Mutex
@@ -78,7 +81,7 @@ type Framework struct {
 	demandMu sync.Mutex
 	demand   offer.Demand
 	// pending are our pods that wait for a node, with their Mesos roles.
-	pending map[types.UID]string
+	pending map[types.UID]pendingPod
 
 	nodes *nodeSync
 
@@ -176,7 +179,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		batches:     map[string][]*launchReq{},
 		waiting:     map[string][]*launchReq{},
 		tasks:       map[types.UID]*task{},
-		pending:     map[types.UID]string{},
+		pending:     map[types.UID]pendingPod{},
 		ips:         map[string]string{},
 
 		bindWaits:   map[types.UID]chan struct{}{},
@@ -322,12 +325,13 @@ func (f *Framework) periodic(ctx context.Context) {
 		}
 		now := f.clock.Now()
 		f.demandMu.Lock()
-		waiting := f.waitingLocked()
+		waiting := f.waitingNeedsLocked()
 		f.demandMu.Unlock()
 		for _, d := range f.pool.Expired(now, waiting) {
 			f.decline(ctx, d)
 		}
 		f.flushWaiting(ctx, now, f.waitingNodes())
+		f.activateWaiting(now)
 		f.updateDemand(ctx)
 		if f.reconcileDue(now) {
 			f.reconcile(ctx)

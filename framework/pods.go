@@ -48,7 +48,7 @@ func (f *Framework) podChanged(_, obj any) {
 	waiting := p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !isTerminal(p)
 	f.demandMu.Lock()
 	if waiting {
-		f.pending[p.UID] = f.podRole(p)
+		f.pending[p.UID] = pendingPod{role: f.podRole(p), need: mesosoffers.PodClaim(p, f.DefaultRole()).Resources}
 	} else {
 		delete(f.pending, p.UID)
 	}
@@ -215,14 +215,39 @@ func (f *Framework) podRole(p *corev1.Pod) string {
 	return f.DefaultRole()
 }
 
+// pendingPod is a pod of ours that waits for a node: its Mesos role and
+// what it needs.
+type pendingPod struct {
+	role string
+	need mesosoffers.Resources
+}
+
 // waitingLocked counts, by role, the pods that wait for a node and the
 // claims not launched yet (f.demandMu held).
 func (f *Framework) waitingLocked() map[string]int {
 	waiting := f.pool.ClaimsByRole()
-	for _, role := range f.pending {
-		waiting[role]++
+	for _, p := range f.pending {
+		waiting[p.role]++
 	}
 	return waiting
+}
+
+// waitingNeedsLocked is, by role, how many pods wait for a node and the
+// least cpus and memory one of them needs (f.demandMu held).
+func (f *Framework) waitingNeedsLocked() map[string]offer.Waiting {
+	out := map[string]offer.Waiting{}
+	for _, p := range f.pending {
+		w, ok := out[p.role]
+		if !ok || p.need.CPUs < w.Least.CPUs {
+			w.Least.CPUs = p.need.CPUs
+		}
+		if !ok || p.need.MemMiB < w.Least.MemMiB {
+			w.Least.MemMiB = p.need.MemMiB
+		}
+		w.Pods++
+		out[p.role] = w
+	}
+	return out
 }
 
 // updateDemand sends SUPPRESS or REVIVE for the roles whose number of

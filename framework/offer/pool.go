@@ -568,15 +568,26 @@ type Decline struct {
 	OfferIDs []mesos.OfferID
 }
 
+// Waiting is what the pods that wait in one role need: how many wait, and
+// the least cpus and the least memory any of them needs.
+type Waiting struct {
+	Pods  int
+	Least mesosoffers.Resources
+}
+
 // Expired removes and returns, at now, the offers held longer than their
 // hold on agents and roles no pod claims: the hold, or, for a role in
-// which pods wait (waiting counts them by role), the longer hold of
-// SetHoldWaiting. While pods wait, the scheduler may choose any agent for
-// the next one; an offer declined then is refused to us for the decline's
-// filter, and its node cannot take a pod meanwhile. Mesos' allocator counts
-// held offers as the framework's allocation, so holding them takes nothing
-// from another framework's fair share.
-func (p *Pool) Expired(now time.Time, waiting map[string]int) []Decline {
+// which pods wait, the longer hold of SetHoldWaiting if what the agent
+// offers the role could take one of them. While pods wait, the scheduler
+// may choose any agent for the next one; an offer declined then is refused
+// to us for the decline's filter, and its node cannot take a pod
+// meanwhile. But an offer too small for any waiting pod (say the memory of
+// an agent whose cpus another framework holds) is declined after the
+// hold: Mesos' allocator counts held offers as our allocation, and
+// holding one that no pod can use raised our share in the allocator's
+// eyes, so that cpus freed by other frameworks went to them rather than to
+// us, and kubemesos took minutes to reach its weighted share.
+func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Decline
@@ -588,11 +599,19 @@ func (p *Pool) Expired(now time.Time, waiting map[string]int) []Decline {
 			claimed[c.Role] = true
 		}
 		var d Decline
+		useful := map[string]bool{}
 		for _, id := range sortedKeys(a.offers) {
 			h := a.offers[id]
 			hold := p.hold
-			if waiting[h.role] > 0 {
-				hold = p.holdWaiting
+			if w := waiting[h.role]; w.Pods > 0 {
+				u, ok := useful[h.role]
+				if !ok {
+					u = fits(w.Least, p.availableLocked(a, h.role))
+					useful[h.role] = u
+				}
+				if u {
+					hold = p.holdWaiting
+				}
 			}
 			if claimed[h.role] || now.Sub(h.at) < hold {
 				continue
@@ -608,6 +627,13 @@ func (p *Pool) Expired(now time.Time, waiting map[string]int) []Decline {
 		}
 	}
 	return out
+}
+
+// fits reports whether av has the cpus and memory of need, with the
+// executor's own when it has to be started.
+func fits(need mesosoffers.Resources, av mesosoffers.Available) bool {
+	const eps = 1e-6
+	return av.CPUs+eps >= need.CPUs+av.Executor.CPUs && av.MemMiB+eps >= need.MemMiB+av.Executor.MemMiB
 }
 
 // Counts reports how many offers are held and claims are open.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
 // TestPoolReturning follows the remainder of an ACCEPT: claimable while it
@@ -150,7 +152,7 @@ func TestOffersHeldWhilePodsWait(t *testing.T) {
 	p := NewPool(2*time.Second, nameByAgent)
 	p.SetHoldWaiting(30 * time.Second)
 	p.Add(t0, anOffer("web", "a1", "web", 1, 1024), anOffer("batch", "a2", "batch", 1, 1024))
-	waiting := map[string]int{"web": 3}
+	waiting := map[string]Waiting{"web": {Pods: 3}}
 	d := p.Expired(t0.Add(3*time.Second), waiting)
 	if len(d) != 1 || d[0].OfferIDs[0].Value != "batch" {
 		t.Fatalf("declines at 3s = %+v, want only the offer of the role no pod waits in", d)
@@ -160,6 +162,12 @@ func TestOffersHeldWhilePodsWait(t *testing.T) {
 	}
 	if d := p.Expired(t0.Add(30*time.Second), waiting); len(d) != 1 || d[0].OfferIDs[0].Value != "web" {
 		t.Fatalf("declines at 30s = %+v, want the web offer", d)
+	}
+	// An offer too small for any waiting pod is declined after the hold.
+	p.Add(t0, anOffer("small", "a3", "web", 0.3, 4096))
+	least := map[string]Waiting{"web": {Pods: 3, Least: mesosoffers.Resources{CPUs: 0.5, MemMiB: 64}}}
+	if d := p.Expired(t0.Add(3*time.Second), least); len(d) != 1 || d[0].OfferIDs[0].Value != "small" {
+		t.Fatalf("declines at 3s = %+v, want the offer no waiting pod fits in", d)
 	}
 	// The longer hold is never shorter than the hold.
 	q := NewPool(time.Minute, nameByAgent)

@@ -28,6 +28,18 @@ type Offers interface {
 	Launch(ctx context.Context, pod *v1.Pod, node string) error
 }
 
+// Notifier is an Offers that tells the plugin when offers arrive. Then the
+// pods waiting in the offers' roles are tried again at once: a pod no node
+// had room for waits in kube-scheduler's queue for a cluster event (a node
+// or pod change) or for 5 minutes, and new offers change no Kubernetes
+// object when the node's allocatable already counts what they bring (as
+// after offers are suppressed, or a launch's remainder comes back).
+type Notifier interface {
+	// NotifyOffers registers activate, which the Offers calls with the
+	// waiting pods of the roles new offers came in, at most once a second.
+	NotifyOffers(activate func(pods []*v1.Pod))
+}
+
 // Resources is an amount of the scalar resources and ports a pod needs or an
 // agent offers. Memory and disk are in MiB, as Mesos counts them.
 type Resources struct {

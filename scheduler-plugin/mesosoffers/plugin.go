@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 )
 
@@ -53,7 +54,25 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle, o Offers) (*Plugin
 	if err != nil {
 		return nil, err
 	}
-	return &Plugin{offers: o, args: args, handle: h}, nil
+	p := &Plugin{offers: o, args: args, handle: h}
+	if n, ok := o.(Notifier); ok && h != nil {
+		n.NotifyOffers(p.activate)
+	}
+	return p, nil
+}
+
+// activate moves pods back into kube-scheduler's active queue (those in
+// its unschedulable or backoff queue; one being scheduled is queued again
+// when its cycle ends).
+func (p *Plugin) activate(pods []*v1.Pod) {
+	if len(pods) == 0 {
+		return
+	}
+	m := make(map[string]*v1.Pod, len(pods))
+	for _, pod := range pods {
+		m[pod.Namespace+"/"+pod.Name] = pod
+	}
+	p.handle.Activate(klog.Background(), m)
 }
 
 // Name implements fwk.Plugin.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 )
 
@@ -90,6 +93,49 @@ type handle struct {
 }
 
 func (h handle) ClientSet() kubernetes.Interface { return h.cs }
+
+// activatingHandle records the pods the plugin activates.
+type activatingHandle struct {
+	fwk.Handle
+	activated []string
+}
+
+func (h *activatingHandle) Activate(_ klog.Logger, pods map[string]*v1.Pod) {
+	for k := range pods {
+		h.activated = append(h.activated, k)
+	}
+	sort.Strings(h.activated)
+}
+
+// notifyingOffers is an Offers that is also a Notifier.
+type notifyingOffers struct {
+	fakeOffers
+	activate func([]*v1.Pod)
+}
+
+func (o *notifyingOffers) NotifyOffers(f func([]*v1.Pod)) { o.activate = f }
+
+// TestOffersActivateWaitingPods: an Offers that notifies arriving offers
+// gets the plugin's activation, which hands the pods to kube-scheduler's
+// queue.
+func TestOffersActivateWaitingPods(t *testing.T) {
+	o := &notifyingOffers{}
+	h := &activatingHandle{}
+	if _, err := NewFactory(o)(context.Background(), &Args{}, h); err != nil {
+		t.Fatal(err)
+	}
+	if o.activate == nil {
+		t.Fatal("the plugin did not register with a Notifier")
+	}
+	o.activate(nil)
+	if len(h.activated) != 0 {
+		t.Errorf("activated %v for no pods", h.activated)
+	}
+	o.activate([]*v1.Pod{pod("a", "1", "1Gi"), pod("b", "1", "1Gi")})
+	if want := []string{"ns/a", "ns/b"}; !slices.Equal(h.activated, want) {
+		t.Errorf("activated %v, want %v", h.activated, want)
+	}
+}
 
 func pod(name string, cpu, mem string, mutate ...func(*v1.Pod)) *v1.Pod {
 	p := &v1.Pod{
