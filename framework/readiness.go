@@ -32,9 +32,9 @@ func (f *Framework) nodeObserved(old, cur *corev1.Node) {
 	if f.nodes.overwritten(cur) {
 		f.metrics.nodesRewritten.Inc()
 		f.log.Info("node readiness changed by another writer; writing it again",
-			"node", cur.Name, "ready", string(readyOf(cur)))
+			"node", cur.Name, "ready", string(node.ReadyStatus(cur)))
 	}
-	if old != nil && readyOf(old) != corev1.ConditionTrue && readyOf(cur) == corev1.ConditionTrue {
+	if old != nil && node.ReadyStatus(old) != corev1.ConditionTrue && node.ReadyStatus(cur) == corev1.ConditionTrue {
 		objs, err := f.podIndex.ByIndex(nodeIndex, cur.Name)
 		if err != nil {
 			return
@@ -57,7 +57,7 @@ func (s *nodeSync) overwritten(cur *corev1.Node) bool {
 		return false
 	}
 	last, ok := s.writer.Last(cur.Name)
-	if !ok || readyOf(last) == readyOf(cur) {
+	if !ok || node.ReadyStatus(last) == node.ReadyStatus(cur) {
 		return false
 	}
 	s.objects[cur.Name] = cur.DeepCopy()
@@ -70,10 +70,12 @@ func (s *nodeSync) overwritten(cur *corev1.Node) bool {
 // the node lifecycle controller keeps unready: its containers are ready,
 // its readiness gates hold, its task runs and its node is Ready.
 func (f *Framework) restoreReady(p *corev1.Pod) {
-	if !f.ours(p) || p.Spec.NodeName == "" || p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+	// Called for every pod event: the checks on the object itself go
+	// before the lookups.
+	if p.Spec.NodeName == "" || p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
 		return
 	}
-	if condition(p, corev1.PodReady) != corev1.ConditionFalse || condition(p, corev1.ContainersReady) != corev1.ConditionTrue {
+	if condition(p, corev1.PodReady) != corev1.ConditionFalse || condition(p, corev1.ContainersReady) != corev1.ConditionTrue || !f.ours(p) {
 		return
 	}
 	for _, g := range p.Spec.ReadinessGates {
@@ -82,7 +84,7 @@ func (f *Framework) restoreReady(p *corev1.Pod) {
 		}
 	}
 	n, err := f.nodeLister.Get(p.Spec.NodeName)
-	if err != nil || readyOf(n) != corev1.ConditionTrue {
+	if err != nil || node.ReadyStatus(n) != corev1.ConditionTrue {
 		return
 	}
 	f.tasksMu.Lock()
@@ -128,5 +130,3 @@ func condition(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus 
 	}
 	return ""
 }
-
-func readyOf(n *corev1.Node) corev1.ConditionStatus { return node.ReadyStatus(n) }

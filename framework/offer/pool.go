@@ -599,13 +599,16 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 			claimed[c.Role] = true
 		}
 		var d Decline
-		useful := map[string]bool{}
+		var useful map[string]bool // by role, computed once per agent
 		for _, id := range sortedKeys(a.offers) {
 			h := a.offers[id]
 			hold := p.hold
 			if w := waiting[h.role]; w.Pods > 0 {
 				u, ok := useful[h.role]
 				if !ok {
+					if useful == nil {
+						useful = map[string]bool{}
+					}
 					u = fits(w.Least, p.availableLocked(a, h.role))
 					useful[h.role] = u
 				}
