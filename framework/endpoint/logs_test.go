@@ -33,13 +33,24 @@ func TestContainerLogs(t *testing.T) {
 		cri(t0.Add(6*time.Second), "stderr", "F", "five"))
 	appendFile(t, previous, cri(t0.Add(-time.Hour), "stdout", "F", "old run"))
 
-	// The agent holds the files; a port nobody listens on is an agent that is down.
+	// The agent holds the files. An agent that is down is a port that drops
+	// every connection unanswered: held open for the whole test, so no other
+	// test's server can take the port and answer in its place.
 	down, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { down.Close() })
+	go func() {
+		for {
+			conn, err := down.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
 	downURL := "http://" + down.Addr().String()
-	down.Close()
 
 	locator := newTestLocator()
 	locator.set("ns", "pod", "main", located{agentURL: agent.url, current: current, previous: previous})
