@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -47,25 +48,49 @@ const (
 	// heartbeatMisses: a stream with no event for this many heartbeat
 	// intervals is taken for dead (a half-open connection) and renewed.
 	heartbeatMisses = 3
+	// maxRedirects bounds the 307s followed in a row (masters that point
+	// at each other while they elect a leader), as mesos-go bounds the
+	// scheduler API's.
+	maxRedirects = 3
 )
 
 // ErrRefused wraps an answer that says the operator API is not for us:
 // 401, 403 or 404.
 var ErrRefused = errors.New("the master refused the operator API")
 
+// notLeaderError is a master's 307: it is not the leader, and Leader is
+// the base URL of the master it names as the leader.
+type notLeaderError struct{ Leader string }
+
+func (e *notLeaderError) Error() string {
+	return "the master is not the leader; the leader is " + e.Leader
+}
+
 // Follow subscribes to src's operator API and applies its events to inv
 // until ctx ends, subscribing again with back-off whenever the stream ends.
-// A master that refuses the operator API is logged once and asked again
+// A master that is not the leader answers with a redirect to the leader,
+// which is followed at once (the scheduler API's client does the same); each
+// new subscription starts again at src, so a new leader is found the same
+// way. A master that refuses the operator API is logged once and asked again
 // every 5 minutes; the inventory then stays unsynced and decides nothing.
 func Follow(ctx context.Context, src Source, inv *Inventory, h Handler, log *slog.Logger) {
 	backoff := minBackoff
 	refusedLogged := false
+	at, redirects := src, 0
 	for ctx.Err() == nil {
-		synced, err := followOnce(ctx, src, inv, h)
+		synced, err := followOnce(ctx, at, inv, h)
 		inv.Unsynced()
 		if ctx.Err() != nil {
 			return
 		}
+		var moved *notLeaderError
+		if errors.As(err, &moved) && redirects < maxRedirects {
+			redirects++
+			log.Info("the master is not the leader: following its redirect", "master", at.URL, "leader", moved.Leader)
+			at.URL = moved.Leader
+			continue
+		}
+		at, redirects = src, 0
 		wait := backoff
 		switch {
 		case errors.Is(err, ErrRefused):
@@ -108,7 +133,13 @@ func followOnce(ctx context.Context, src Source, inv *Inventory, h Handler) (syn
 		httpcli.Do(httpcli.With(opts...)),
 	)
 	resp, err := httpmaster.NewSender(cli.Send).Send(ctx, calls.NonStreaming(calls.Subscribe()))
+	if apierrors.CodeNotLeader.Matches(err) {
+		return false, redirected(src.URL, resp)
+	}
 	if err != nil {
+		if resp != nil {
+			_ = resp.Close()
+		}
 		if apierrors.CodeNotAuthenticated.Matches(err) || apierrors.CodeUnsubscribed.Matches(err) || apierrors.CodeNotFound.Matches(err) {
 			return false, fmt.Errorf("%w: %v", ErrRefused, err)
 		}
@@ -156,4 +187,30 @@ func followOnce(ctx context.Context, src Source, inv *Inventory, h Handler) (syn
 			h.Synced()
 		}
 	}
+}
+
+// redirected turns a 307 answer into a notLeaderError naming the leader's
+// base URL: Mesos sends Location as //host:port/path, so the leader keeps
+// the scheme and path of the URL we were given and takes its host.
+func redirected(base string, resp mesos.Response) error {
+	var location string
+	if r, ok := resp.(*httpcli.Response); ok {
+		location = r.Header.Get("Location")
+	}
+	if resp != nil {
+		_ = resp.Close()
+	}
+	leader, err := url.Parse(location)
+	if err != nil || leader.Host == "" {
+		return fmt.Errorf("operator API subscribe: the master is not the leader and names no leader (Location %q)", location)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return fmt.Errorf("operator API subscribe: master URL %q: %w", base, err)
+	}
+	if u.Host == leader.Host {
+		return fmt.Errorf("operator API subscribe: the master redirects to itself (Location %q)", location)
+	}
+	u.Host = leader.Host
+	return &notLeaderError{Leader: u.String()}
 }
