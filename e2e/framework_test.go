@@ -88,7 +88,10 @@ spec:
 		}
 	})
 
-	t.Run("configmap and secret in volumes and env, read through kubectl logs", func(t *testing.T) {
+	// The service account volume kube-apiserver's admission adds: a token,
+	// the root CA (from the framework's watch of kube-root-ca.crt) and the
+	// namespace, where in-cluster clients look for them.
+	t.Run("configmap and secret in volumes and env, and the service account volume, read through kubectl logs", func(t *testing.T) {
 		c.mustKubectl("create", "configmap", "settings", "--from-literal=greeting=hello-from-configmap")
 		c.mustKubectl("create", "secret", "generic", "creds", "--from-literal=password=s3cret-value")
 		c.apply(t, `apiVersion: v1
@@ -98,7 +101,7 @@ spec:
   containers:
   - name: main
     image: busybox
-    command: ["sh", "-c", "cat /etc/settings/greeting; echo; cat /etc/creds/password; echo; echo env=$GREETING/$PASSWORD; sleep 3600"]
+    command: ["sh", "-c", "cat /etc/settings/greeting; echo; cat /etc/creds/password; echo; echo env=$GREETING/$PASSWORD; sa=/var/run/secrets/kubernetes.io/serviceaccount; echo ns=$(cat $sa/namespace); head -c 27 $sa/ca.crt; echo; echo tok=$(head -c 3 $sa/token); sleep 3600"]
     env:
     - name: GREETING
       valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
@@ -119,7 +122,7 @@ spec:
 			if err != nil {
 				return fmt.Sprintf("kubectl logs: %v: %s", err, out)
 			}
-			for _, want := range []string{"hello-from-configmap", "s3cret-value", "env=hello-from-configmap/s3cret-value"} {
+			for _, want := range []string{"hello-from-configmap", "s3cret-value", "env=hello-from-configmap/s3cret-value", "ns=default", "-----BEGIN CERTIFICATE-----", "tok=eyJ"} {
 				if !strings.Contains(out, want) {
 					return fmt.Sprintf("logs lack %q:\n%s", want, out)
 				}

@@ -11,6 +11,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -47,7 +49,10 @@ type Framework struct {
 	namer   *node.Namer
 	metrics *metrics
 
-	factory    informers.SharedInformerFactory
+	factory informers.SharedInformerFactory
+	// rootCAs watches the root CA ConfigMaps for kubeResolver (nil with
+	// another Resolver).
+	rootCAs    informers.SharedInformerFactory
 	podLister  corelisters.PodLister
 	podIndex   cache.Indexer
 	nodeLister corelisters.NodeLister
@@ -194,6 +199,14 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 		o(f)
 	}
 	f.nodes = newNodeSync(f)
+	if r, ok := f.resolv.(kubeResolver); ok {
+		f.rootCAs = informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootCAName).String()
+		}))
+		cms := f.rootCAs.Core().V1().ConfigMaps()
+		r.rootCA, r.rootCASynced = cms.Lister(), cms.Informer().HasSynced
+		f.resolv = r
+	}
 	f.factory = informers.NewSharedInformerFactory(kube, 0)
 	podInformer := f.factory.Core().V1().Pods()
 	if err := podInformer.Informer().AddIndexers(cache.Indexers{uidIndex: func(obj any) ([]string, error) {
@@ -256,8 +269,17 @@ func (f *Framework) FrameworkID() string {
 // the periodic work (declines, waiting launches, reconciliation), the node
 // writer (nodes and leases) and the operator API follower (agents).
 func (f *Framework) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
 	f.factory.Start(ctx.Done())
 	defer f.factory.Shutdown()
+	if f.rootCAs != nil {
+		// Not waited for: until it syncs, the resolver reads them.
+		f.rootCAs.Start(ctx.Done())
+		defer f.rootCAs.Shutdown()
+	}
+	// Before the Shutdowns, which wait for the informers to end: Run may
+	// return an error before ctx ends.
+	defer cancel()
 	for typ, ok := range f.factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("framework: cache of %v did not sync", typ)

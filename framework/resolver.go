@@ -8,14 +8,27 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 )
+
+// rootCAName is the ConfigMap with the cluster's CA bundle that
+// kube-controller-manager keeps in every namespace: the projected volume of
+// every pod that mounts its service account token reads it.
+const rootCAName = "kube-root-ca.crt"
 
 // kubeResolver reads ConfigMaps, Secrets and service account tokens with
 // client-go, for pod payloads. ConfigMaps and Secrets are read from
 // kube-apiserver's watch cache first (resourceVersion "0": no etcd read,
 // as a kubelet's watch-based managers do); only an object the cache does not
-// have yet is read again from etcd before it counts as missing.
-type kubeResolver struct{ kube kubernetes.Interface }
+// have yet is read again from etcd before it counts as missing. The root CA
+// ConfigMaps, which nearly every pod refers to, come from a watch of their
+// own (rootCA, once synced), so they cost no request per pod.
+type kubeResolver struct {
+	kube         kubernetes.Interface
+	rootCA       corelisters.ConfigMapLister
+	rootCASynced cache.InformerSynced
+}
 
 // fromCache is a read served by kube-apiserver's watch cache.
 var fromCache = metav1.GetOptions{ResourceVersion: "0"}
@@ -34,10 +47,20 @@ func getCachedFirst[T any](ctx context.Context, get func(context.Context, string
 }
 
 func (r kubeResolver) ConfigMap(ctx context.Context, ns, name string) (map[string][]byte, bool, error) {
+	if name == rootCAName && r.rootCASynced != nil && r.rootCASynced() {
+		// One the watch has not seen (a namespace just created) is read.
+		if cm, err := r.rootCA.ConfigMaps(ns).Get(name); err == nil {
+			return configMapData(cm), true, nil
+		}
+	}
 	cm, found, err := getCachedFirst(ctx, r.kube.CoreV1().ConfigMaps(ns).Get, name)
 	if !found {
 		return nil, false, err
 	}
+	return configMapData(cm), true, nil
+}
+
+func configMapData(cm *corev1.ConfigMap) map[string][]byte {
 	out := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
 	for k, v := range cm.Data {
 		out[k] = []byte(v)
@@ -45,7 +68,7 @@ func (r kubeResolver) ConfigMap(ctx context.Context, ns, name string) (map[strin
 	for k, v := range cm.BinaryData {
 		out[k] = v
 	}
-	return out, true, nil
+	return out
 }
 
 func (r kubeResolver) Secret(ctx context.Context, ns, name string) (map[string][]byte, bool, error) {

@@ -73,3 +73,54 @@ func TestResolverReadsTheCacheFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestResolverWatchesRootCAs checks that the root CA ConfigMap every pod's
+// token volume projects is served from the resolver's watch once it synced,
+// with no request per pod; one the watch has not seen, and other ConfigMaps,
+// are still read from the API server.
+func TestResolverWatchesRootCAs(t *testing.T) {
+	kube := fake.NewClientset(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: rootCAName}, Data: map[string]string{"ca.crt": "CA"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "other"}, Data: map[string]string{"k": "v"}},
+	)
+	var gets []string
+	kube.PrependReactor("get", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		gets = append(gets, a.GetNamespace()+"/"+a.(k8stesting.GetActionImpl).Name)
+		return false, nil, nil
+	})
+	f, err := New(Config{MesosURL: "http://127.0.0.1:1", ExecutorURI: "http://127.0.0.1:1/kubemesos"}, kube, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := f.resolv.(kubeResolver)
+	if !ok || f.rootCAs == nil {
+		t.Fatalf("the framework's resolver is %T with no root CA watch", f.resolv)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.rootCAs.Start(ctx.Done())
+	defer func() { cancel(); f.rootCAs.Shutdown() }()
+	for typ, synced := range f.rootCAs.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			t.Fatalf("%v did not sync", typ)
+		}
+	}
+	for range 3 {
+		data, found, err := r.ConfigMap(ctx, "a", rootCAName)
+		if err != nil || !found || string(data["ca.crt"]) != "CA" {
+			t.Fatalf("root CA of a: %q, found %v, err %v", data, found, err)
+		}
+	}
+	if len(gets) != 0 {
+		t.Fatalf("the watched root CA was read from the API server: %q", gets)
+	}
+	if _, found, err := r.ConfigMap(ctx, "b", rootCAName); err != nil || found {
+		t.Fatalf("root CA of b, which exists nowhere: found %v, err %v", found, err)
+	}
+	if data, found, err := r.ConfigMap(ctx, "a", "other"); err != nil || !found || string(data["k"]) != "v" {
+		t.Fatalf("other ConfigMap: %q, found %v, err %v", data, found, err)
+	}
+	// b's root CA: the cache, then etcd; other: the cache.
+	if want := []string{"b/" + rootCAName, "b/" + rootCAName, "a/other"}; len(gets) != len(want) || gets[0] != want[0] || gets[1] != want[1] || gets[2] != want[2] {
+		t.Fatalf("reads %q, want %q", gets, want)
+	}
+}
