@@ -142,21 +142,30 @@ func (f *FakeNodes) Create(ctx context.Context) error {
 }
 
 // Run renews the leases every Interval until ctx ends; a failed renewal is
-// logged and tried again at the next round.
+// logged and tried again at the next round. Rounds start Interval apart,
+// as each kubelet renews its lease every renewInterval (and kubemesos its
+// nodes'): a round that takes a while does not stretch every lease's period
+// by its length. A round longer than Interval is followed by the next at
+// once, without catching up on the rounds it overran.
 func (f *FakeNodes) Run(ctx context.Context) error {
 	if err := f.defaults(); err != nil {
 		return err
 	}
+	next := f.Clock.Now().Add(f.Interval)
 	for {
-		if err := sleepUntil(ctx, f.Clock, f.Clock.Now().Add(f.Interval)); err != nil {
+		if err := sleepUntil(ctx, f.Clock, next); err != nil {
 			return nil
 		}
+		next = next.Add(f.Interval)
 		_ = f.each(ctx, func(ctx context.Context, name string) error {
 			if err := f.renew(ctx, name); err != nil && ctx.Err() == nil {
 				f.Logger.Warn("cannot renew node lease", "node", name, "error", err)
 			}
 			return nil
 		})
+		if now := f.Clock.Now(); next.Before(now) {
+			next = now
+		}
 	}
 }
 

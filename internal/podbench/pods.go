@@ -130,11 +130,12 @@ func createPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod
 	return fmt.Errorf("create pod %s: %d attempts: %w", pod.Name, createAttempts, err)
 }
 
-// sleepUntil waits for the clock to reach due, or for ctx to end.
+// sleepUntil waits for the clock to reach due, or for ctx to end (ctx's
+// error, also when due has passed).
 func sleepUntil(ctx context.Context, clk clock.Clock, due time.Time) error {
 	wait := due.Sub(clk.Now())
 	if wait <= 0 {
-		return nil
+		return ctx.Err()
 	}
 	done := make(chan struct{})
 	t := clk.AfterFunc(wait, func() { close(done) })
