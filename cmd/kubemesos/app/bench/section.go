@@ -24,8 +24,9 @@ of the runs.
   TASK_RUNNING at once), the kubemesos framework and its kube-scheduler with the MesosOffers
   plugin. "process agents" is the real-executor variant: the pod executor on process agents.
 - **B (stock Kubernetes):** N Node objects with the same allocatable (cpu 4, memory 8 GiB,
-  110 pods) kept Ready by their leases, the stock kube-scheduler, and a kwok-style fake kubelet
-  that marks each bound pod Running with one status write.
+  110 pods) kept Ready by their leases (each renewed every 10 s, as a kubelet and kubemesos renew
+  theirs), the stock kube-scheduler, and a kwok-style fake kubelet that marks each bound pod
+  Running with one status write.
 - **Pods:** one container (`+"`sleep 3600`"+`, requests cpu 10m, memory 16Mi), created by %d parallel
   clients (QPS 5,000) as fast as they go ("max") or at a steady rate; after one warm-up pod.
 - **pods/s** is pods / (last Running − first create request); **p50/p90/p99** are each pod's
