@@ -17,23 +17,28 @@ import (
 	"github.com/kubemesos/kubemesos/mesos-sim/spec"
 )
 
-// TestFollow follows a mesos-sim master over real HTTP: the agents
-// registered before, one that registers later, and one marked gone.
-func TestFollow(t *testing.T) {
-	env := simtest.Start(t, simtest.Options{Agents: 2, AgentResources: "cpus:2;mem:1024;ports:[31000-31010]"})
-	inv := New()
-	added := make(chan Agent, 16)
-	synced := make(chan struct{}, 4)
+// startFollow runs Follow on the master at masterURL until the test ends; the
+// channels get what its Handler is told.
+func startFollow(t *testing.T, masterURL string) (inv *Inventory, added chan Agent, synced chan struct{}) {
+	inv, added, synced = New(), make(chan Agent, 16), make(chan struct{}, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Follow(ctx, Source{URL: env.URL}, inv, Handler{
+		Follow(ctx, Source{URL: masterURL}, inv, Handler{
 			Added:  func(a Agent) { added <- a },
 			Synced: func() { synced <- struct{}{} },
 		}, slog.New(slog.DiscardHandler))
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	return inv, added, synced
+}
+
+// TestFollow follows a mesos-sim master over real HTTP: the agents
+// registered before, one that registers later, and one marked gone.
+func TestFollow(t *testing.T) {
+	env := simtest.Start(t, simtest.Options{Agents: 2, AgentResources: "cpus:2;mem:1024;ports:[31000-31010]"})
+	inv, added, synced := startFollow(t, env.URL)
 
 	next := func() Agent {
 		t.Helper()
@@ -133,19 +138,7 @@ func TestFollowRedirect(t *testing.T) {
 	}))
 	defer follower.Close()
 
-	inv := New()
-	added := make(chan Agent, 16)
-	synced := make(chan struct{}, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		Follow(ctx, Source{URL: follower.URL}, inv, Handler{
-			Added:  func(a Agent) { added <- a },
-			Synced: func() { synced <- struct{}{} },
-		}, slog.New(slog.DiscardHandler))
-	}()
-	defer func() { cancel(); <-done }()
+	inv, added, synced := startFollow(t, follower.URL)
 	select {
 	case <-synced:
 	case <-time.After(10 * time.Second):
