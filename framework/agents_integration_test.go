@@ -56,10 +56,13 @@ func TestAgentGetsNodeWhileSuppressed(t *testing.T) {
 	kube := fake.NewClientset()
 	f := runFramework(t, Config{MesosURL: env.URL}, kube)
 	ctx := context.Background()
+	// Suppressed is decided before the SUPPRESS reaches the master: wait
+	// for the master to have taken it, or an agent added in between is
+	// offered to us.
 	poll(t, "offers suppressed", nil, 0, func() bool {
 		f.demandMu.Lock()
 		defer f.demandMu.Unlock()
-		return f.demand.Suppressed(DefaultRole)
+		return f.demand.Suppressed(DefaultRole) && masterMetric(t, env.URL, "master/messages_suppress_offers") >= 1
 	})
 	res, err := spec.ParseResources("cpus:3;mem:3072;disk:1024;ports:[31000-31001]")
 	if err != nil {
