@@ -36,7 +36,7 @@ func BenchmarkSchedulingCycle(b *testing.B) {
 			av.Resources = Resources{CPUs: 0.005, MemMiB: 8192}
 		}
 		o[name] = av
-		infos[i] = nodeNamed(name)
+		infos[i] = nodeOfSize(name, 4, 8192)
 	}
 	pl, err := New(context.Background(), &Args{ScoringStrategy: Spread}, nil, o)
 	if err != nil {
@@ -50,7 +50,8 @@ func BenchmarkSchedulingCycle(b *testing.B) {
 		scores := make(fwk.NodeScoreList, 0, feasible)
 		for _, ni := range infos {
 			if pl.Filter(context.Background(), state, p, ni).IsSuccess() {
-				scores = append(scores, fwk.NodeScore{Name: ni.Node().Name})
+				s, _ := pl.Score(context.Background(), state, p, ni)
+				scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: s})
 				if len(scores) == feasible {
 					break
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -34,6 +35,7 @@ var (
 	_ fwk.ScoreExtensions  = &Plugin{}
 	_ fwk.ReservePlugin    = &Plugin{}
 	_ fwk.BindPlugin       = &Plugin{}
+	_ fwk.SignPlugin       = &Plugin{}
 )
 
 // NewFactory returns the plugin's factory, with the signature of
@@ -84,8 +86,6 @@ type cycle struct {
 
 	mu      sync.Mutex
 	nearest map[string]nearFit // by short resource
-	// free by node, recorded by Score for NormalizeScore.
-	free map[string]Resources
 }
 
 type nearFit struct {
@@ -118,18 +118,11 @@ func readCycle(state fwk.CycleState) (*cycle, *fwk.Status) {
 	return c, nil
 }
 
-// freeMaps recycles cycle.free from one pod's cycle to the next: at 5,000
-// nodes kube-scheduler looks for 500 feasible nodes per pod, and a fresh
-// map grown to that size for every pod was a quarter of the plugin's CPU.
-// NormalizeScore, the map's last reader, hands it back.
-var freeMaps = sync.Pool{New: func() any { return map[string]Resources{} }}
-
 // PreFilter computes the pod's claim.
 func (p *Plugin) PreFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	state.Write(stateKey, &cycle{
 		claim:   PodClaim(pod, p.args.DefaultRole),
 		nearest: map[string]nearFit{},
-		free:    freeMaps.Get().(map[string]Resources),
 	})
 	return nil, nil
 }
@@ -154,13 +147,6 @@ func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni f
 	need := plus(c.claim.Resources, av.Executor)
 	res, needs, offers := shortage(need, av.Resources)
 	if res == "" {
-		// What the node would have left, for NormalizeScore: recorded here
-		// rather than asked for again in Score.
-		c.mu.Lock()
-		if c.free != nil {
-			c.free[node.Name] = Resources{CPUs: av.CPUs - need.CPUs, MemMiB: av.MemMiB - need.MemMiB}
-		}
-		c.mu.Unlock()
 		return nil
 	}
 	// The summary compares the pod's own needs with what is left for it
@@ -212,51 +198,95 @@ func (c *cycle) summary() string {
 	return fmt.Sprintf("no Mesos agent of this framework offers what the pod needs in role %s", c.claim.Role)
 }
 
-// Score leaves the score to NormalizeScore, which compares what Filter
-// recorded each node would have free after placement.
-func (p *Plugin) Score(context.Context, fwk.CycleState, *v1.Pod, fwk.NodeInfo) (int64, *fwk.Status) {
-	return 0, nil
+// rawScoreScale is Score's unit: a millionth of a node.
+const rawScoreScale = 1_000_000
+
+// Score is what the node would have left after placement, as a share of its
+// allocatable (cpus and memory averaged), in millionths. It depends on the
+// pod's claim and the node alone, not on the other nodes of the cycle, so
+// it compares across cycles: kube-scheduler's opportunistic batching keeps
+// the raw scores of one cycle, re-scores only the node it chose, and
+// normalizes them together for the next pod with the same signature.
+func (p *Plugin) Score(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
+	c, st := readCycle(state)
+	if st != nil {
+		return 0, st
+	}
+	node := ni.Node()
+	if node == nil {
+		return 0, fwk.NewStatus(fwk.Error, "node not found")
+	}
+	// An agent gone or an offer rescinded since Filter scores as full;
+	// Reserve then refuses the claim.
+	av, _ := p.offers.Available(node.Name, c.claim.Role)
+	need := plus(c.claim.Resources, av.Executor)
+	alloc := ni.GetAllocatable()
+	left := (share(av.CPUs-need.CPUs, float64(alloc.GetMilliCPU())/1000) +
+		share(av.MemMiB-need.MemMiB, float64(alloc.GetMemory())/(1<<20))) / 2
+	return int64(math.Round(left * rawScoreScale)), nil
+}
+
+// share is part of whole, within [0, 1]; 0 when whole is unknown.
+func share(part, whole float64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return math.Min(math.Max(part/whole, 0), 1)
 }
 
 // ScoreExtensions implements fwk.ScorePlugin.
 func (p *Plugin) ScoreExtensions() fwk.ScoreExtensions { return p }
 
-// NormalizeScore scores each node by what it has left after placement,
-// cpus and mem each scaled between the nodes' least and most, averaged:
-// BinPacking gives MaxNodeScore to the fullest, Spread to the emptiest.
-func (p *Plugin) NormalizeScore(_ context.Context, state fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
-	c, st := readCycle(state)
-	if st != nil {
-		return st
+// NormalizeScore scales the raw scores between the nodes' least and most
+// left: BinPacking gives MaxNodeScore to the fullest, Spread to the
+// emptiest, and all nodes get half of it when they are alike.
+func (p *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
+	if len(scores) == 0 {
+		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	minC, maxC, minM, maxM := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, s := range scores {
-		f := c.free[s.Name]
-		minC, maxC = math.Min(minC, f.CPUs), math.Max(maxC, f.CPUs)
-		minM, maxM = math.Min(minM, f.MemMiB), math.Max(maxM, f.MemMiB)
-	}
-	scale := func(v, lo, hi float64) float64 {
-		if hi-lo < 1e-9 {
-			return 0.5
-		}
-		return (v - lo) / (hi - lo)
+	lo, hi := scores[0].Score, scores[0].Score
+	for _, s := range scores[1:] {
+		lo, hi = min(lo, s.Score), max(hi, s.Score)
 	}
 	for i := range scores {
-		f := c.free[scores[i].Name]
-		emptiness := (scale(f.CPUs, minC, maxC) + scale(f.MemMiB, minM, maxM)) / 2
+		emptiness := 0.5
+		if hi > lo {
+			emptiness = float64(scores[i].Score-lo) / float64(hi-lo)
+		}
 		if p.args.ScoringStrategy == BinPacking {
 			emptiness = 1 - emptiness
 		}
 		scores[i].Score = int64(math.Round(emptiness * float64(fwk.MaxScore)))
 	}
-	if c.free != nil {
-		clear(c.free)
-		freeMaps.Put(c.free)
-		c.free = nil
-	}
 	return nil
+}
+
+// ClaimSignerName is the key of the plugin's SignFragment: the claim is
+// all of a pod that Filter and Score look at.
+const ClaimSignerName = "kubemesos.io/MesosOffers.PodClaim()"
+
+// claimSignature is a claim without the pod's UID, host ports sorted.
+type claimSignature struct {
+	Role                  string
+	CPUs, MemMiB, DiskMiB float64
+	HostPorts             []uint32
+}
+
+// SignPod implements fwk.SignPlugin: pods with the same claim filter and
+// score alike on the same offers, so kube-scheduler may place the next one
+// from the previous one's results (opportunistic batching). A profile with
+// a Filter or Score plugin that does not sign has batching turned off for
+// all its pods; with this one signing, the default plugins decide (in
+// kube-scheduler 1.37 PodTopologySpread refuses to sign any pod while it
+// has default constraints, as in the default profile).
+func (p *Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	c := PodClaim(pod, p.args.DefaultRole)
+	sig := claimSignature{Role: c.Role, CPUs: c.CPUs, MemMiB: c.MemMiB, DiskMiB: c.DiskMiB}
+	for _, r := range c.Ports {
+		sig.HostPorts = append(sig.HostPorts, r.Begin)
+	}
+	slices.Sort(sig.HostPorts)
+	return []fwk.SignFragment{{Key: ClaimSignerName, Value: sig}}, nil
 }
 
 // Reserve claims the pod's resources on the node's offers.

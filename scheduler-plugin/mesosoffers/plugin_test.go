@@ -2,8 +2,10 @@ package mesosoffers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -78,13 +80,29 @@ func (s *cycleState) Delete(k fwk.StateKey)                 { delete(s.data, k) 
 
 type nodeInfo struct {
 	fwk.NodeInfo
-	node *v1.Node
+	node        *v1.Node
+	allocatable *allocatable
 }
 
-func (n nodeInfo) Node() *v1.Node { return n.node }
+func (n nodeInfo) Node() *v1.Node               { return n.node }
+func (n nodeInfo) GetAllocatable() fwk.Resource { return n.allocatable }
+
+// allocatable is the part of fwk.Resource the plugin reads.
+type allocatable struct {
+	fwk.Resource
+	milliCPU, memory int64
+}
+
+func (a *allocatable) GetMilliCPU() int64 { return a.milliCPU }
+func (a *allocatable) GetMemory() int64   { return a.memory }
 
 func nodeNamed(name string) fwk.NodeInfo {
-	return nodeInfo{node: &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}}
+	return nodeInfo{node: &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, allocatable: &allocatable{}}
+}
+
+// nodeOfSize is a node whose allocatable is cpus and memMiB.
+func nodeOfSize(name string, cpus, memMiB int64) fwk.NodeInfo {
+	return nodeInfo{node: &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, allocatable: &allocatable{milliCPU: cpus * 1000, memory: memMiB << 20}}
 }
 
 type handle struct {
@@ -264,12 +282,45 @@ func TestFilterAndPostFilter(t *testing.T) {
 	}
 }
 
+// score runs the plugin over nodes as kube-scheduler does for one pod:
+// PreFilter, Filter, Score of the nodes that passed, NormalizeScore. It
+// returns the raw and the normalized scores by node.
+func score(t *testing.T, pl *Plugin, p *v1.Pod, nodes ...fwk.NodeInfo) (raw, normalized map[string]int64) {
+	t.Helper()
+	state := newCycleState()
+	pl.PreFilter(context.Background(), state, p, nil)
+	var scores fwk.NodeScoreList
+	raw = map[string]int64{}
+	for _, ni := range nodes {
+		if st := pl.Filter(context.Background(), state, p, ni); !st.IsSuccess() {
+			t.Fatalf("Filter %s: %v", ni.Node().Name, st)
+		}
+		s, st := pl.Score(context.Background(), state, p, ni)
+		if !st.IsSuccess() {
+			t.Fatalf("Score %s: %v", ni.Node().Name, st)
+		}
+		raw[ni.Node().Name] = s
+		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: s})
+	}
+	if st := pl.ScoreExtensions().NormalizeScore(context.Background(), state, p, scores); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	normalized = map[string]int64{}
+	for _, s := range scores {
+		normalized[s.Name] = s.Score
+	}
+	return raw, normalized
+}
+
+// TestScore: nodes of one size score by what they would have left, the
+// fullest first with BinPacking, the emptiest with Spread.
 func TestScore(t *testing.T) {
 	o := &fakeOffers{avail: map[string]Available{
 		"full/*":  {Resources: Resources{CPUs: 1, MemMiB: 1024}},
 		"mid/*":   {Resources: Resources{CPUs: 2, MemMiB: 2048}},
 		"empty/*": {Resources: Resources{CPUs: 8, MemMiB: 8192}},
 	}}
+	nodes := []fwk.NodeInfo{nodeOfSize("full", 8, 8192), nodeOfSize("mid", 8, 8192), nodeOfSize("empty", 8, 8192)}
 	for _, tc := range []struct {
 		strategy string
 		want     map[string]int64
@@ -278,29 +329,129 @@ func TestScore(t *testing.T) {
 		{Spread, map[string]int64{"full": 0, "mid": 14, "empty": fwk.MaxScore}},
 	} {
 		pl := newPlugin(t, o, tc.strategy, nil)
-		p := pod("p", "500m", "512Mi")
-		state := newCycleState()
-		pl.PreFilter(context.Background(), state, p, nil)
-		var scores fwk.NodeScoreList
-		for _, n := range []string{"full", "mid", "empty"} {
-			// As kube-scheduler does: Filter first, then Score the nodes
-			// that passed (Filter records what each would have left).
-			if st := pl.Filter(context.Background(), state, p, nodeNamed(n)); !st.IsSuccess() {
-				t.Fatal(st)
-			}
-			s, st := pl.Score(context.Background(), state, p, nodeNamed(n))
-			if !st.IsSuccess() {
-				t.Fatal(st)
-			}
-			scores = append(scores, fwk.NodeScore{Name: n, Score: s})
+		raw, got := score(t, pl, pod("p", "500m", "512Mi"), nodes...)
+		// 0.5 of 8 cpus and 512 of 8192 MiB left is 1/16 of the node.
+		if raw["full"] != rawScoreScale/16 {
+			t.Errorf("%s: full's raw score is %d, want %d", tc.strategy, raw["full"], rawScoreScale/16)
 		}
-		if st := pl.ScoreExtensions().NormalizeScore(context.Background(), state, p, scores); !st.IsSuccess() {
-			t.Fatal(st)
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("%s: scores %v, want %v", tc.strategy, got, tc.want)
 		}
-		for _, s := range scores {
-			if s.Score != tc.want[s.Name] {
-				t.Errorf("%s: %s scores %d, want %d", tc.strategy, s.Name, s.Score, tc.want[s.Name])
-			}
+	}
+}
+
+// TestScoreBySizeOfNode: what a node has left counts as a share of its
+// allocatable, so a big agent with more left in absolute terms is still
+// the fuller one; and one that lost its offers since Filter is full.
+func TestScoreBySizeOfNode(t *testing.T) {
+	o := &fakeOffers{avail: map[string]Available{
+		"big/*":   {Resources: Resources{CPUs: 9, MemMiB: 9 * 1024}},   // 8 of 64 left after the pod
+		"small/*": {Resources: Resources{CPUs: 5, MemMiB: 5 * 1024}},   // 4 of 8 left
+		"odd/*":   {Resources: Resources{CPUs: 64, MemMiB: 64 * 1024}}, // allocatable unknown
+	}}
+	pl := newPlugin(t, o, BinPacking, nil)
+	raw, got := score(t, pl, pod("p", "1", "1Gi"), nodeOfSize("big", 64, 64*1024), nodeOfSize("small", 8, 8*1024), nodeNamed("odd"))
+	if raw["big"] != rawScoreScale/8 || raw["small"] != rawScoreScale/2 {
+		t.Errorf("raw scores %v, want big %d (1/8 left) and small %d (1/2 left)", raw, rawScoreScale/8, rawScoreScale/2)
+	}
+	if raw["odd"] != 0 {
+		t.Errorf("a node without allocatable has raw score %d, want 0", raw["odd"])
+	}
+	if got["big"] <= got["small"] {
+		t.Errorf("BinPacking scores %v: want big (7/8 used) above small (1/2 used)", got)
+	}
+
+	// Offers gone between Filter and Score: nothing left.
+	state := newCycleState()
+	pl.PreFilter(context.Background(), state, pod("p", "1", "1Gi"), nil)
+	if s, st := pl.Score(context.Background(), state, pod("p", "1", "1Gi"), nodeOfSize("gone", 8, 8192)); !st.IsSuccess() || s != 0 {
+		t.Errorf("Score of a node without offers = %d, %v; want 0, success", s, st)
+	}
+}
+
+// TestScoresCompareAcrossCycles is what kube-scheduler's opportunistic
+// batching does with the scores: it keeps one cycle's raw scores, and for
+// the next pod with the same signature re-scores only the node it chose
+// and normalizes all of them together. That ranks the nodes as scoring
+// all of them afresh would.
+func TestScoresCompareAcrossCycles(t *testing.T) {
+	o := &fakeOffers{avail: map[string]Available{
+		"a/*": {Resources: Resources{CPUs: 4, MemMiB: 4096}},
+		"b/*": {Resources: Resources{CPUs: 3, MemMiB: 3072}},
+		"c/*": {Resources: Resources{CPUs: 2, MemMiB: 2048}},
+	}}
+	nodes := map[string]fwk.NodeInfo{"a": nodeOfSize("a", 8, 8192), "b": nodeOfSize("b", 8, 8192), "c": nodeOfSize("c", 8, 8192)}
+	pl := newPlugin(t, o, Spread, nil)
+	p := pod("p", "1", "1Gi")
+	first, _ := score(t, pl, p, nodes["a"], nodes["b"], nodes["c"])
+
+	// The first pod went to a, the emptiest; a now has 2 cpus left.
+	o.avail["a/*"] = Available{Resources: Resources{CPUs: 2, MemMiB: 2048}}
+	_, fresh := score(t, pl, p, nodes["a"], nodes["b"], nodes["c"])
+
+	state := newCycleState()
+	pl.PreFilter(context.Background(), state, p, nil)
+	rescored, st := pl.Score(context.Background(), state, p, nodes["a"])
+	if !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	batched := fwk.NodeScoreList{{Name: "b", Score: first["b"]}, {Name: "c", Score: first["c"]}, {Name: "a", Score: rescored}}
+	if st := pl.NormalizeScore(context.Background(), state, p, batched); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	for _, s := range batched {
+		if s.Score != fresh[s.Name] {
+			t.Errorf("%s scores %d from the kept raw scores, %d scored afresh", s.Name, s.Score, fresh[s.Name])
+		}
+	}
+	if fresh["b"] != fwk.MaxScore {
+		t.Errorf("scores %v: want b, now the emptiest, first", fresh)
+	}
+}
+
+// TestSignPod: pods sign alike when their claims are alike, whatever else
+// differs, and apart when the claim differs in anything Filter reads.
+func TestSignPod(t *testing.T) {
+	pl := newPlugin(t, &fakeOffers{}, BinPacking, nil)
+	sign := func(p *v1.Pod) string {
+		t.Helper()
+		fs, st := pl.SignPod(context.Background(), p)
+		if !st.IsSuccess() || len(fs) != 1 || fs[0].Key != ClaimSignerName {
+			t.Fatalf("SignPod = %v, %v; want one %s fragment", fs, st, ClaimSignerName)
+		}
+		b, err := json.Marshal(fs[0].Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	withPorts := func(p *v1.Pod, ports ...int32) *v1.Pod {
+		for _, hp := range ports {
+			p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, v1.ContainerPort{ContainerPort: hp, HostPort: hp})
+		}
+		return p
+	}
+	inRole := func(p *v1.Pod, role string) *v1.Pod {
+		p.Annotations = map[string]string{RoleAnnotation: role}
+		return p
+	}
+	base := sign(pod("a", "500m", "512Mi"))
+	other := pod("b", "500m", "512Mi")
+	other.UID, other.Labels = "another-uid", map[string]string{"app": "x"}
+	if got := sign(other); got != base {
+		t.Errorf("same claim signs %s and %s", base, got)
+	}
+	if a, b := sign(withPorts(pod("a", "1", "1Gi"), 80, 443)), sign(withPorts(pod("b", "1", "1Gi"), 443, 80)); a != b {
+		t.Errorf("host ports in another order sign %s and %s", a, b)
+	}
+	for name, p := range map[string]*v1.Pod{
+		"cpus":      pod("a", "600m", "512Mi"),
+		"mem":       pod("a", "500m", "513Mi"),
+		"host port": withPorts(pod("a", "500m", "512Mi"), 8080),
+		"role":      inRole(pod("a", "500m", "512Mi"), "web"),
+	} {
+		if got := sign(p); got == base {
+			t.Errorf("a pod with other %s signs as the base pod: %s", name, got)
 		}
 	}
 }
