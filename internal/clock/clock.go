@@ -82,7 +82,9 @@ func (t *fakeTimer) Stop() bool {
 }
 
 // Step advances the clock by d, running every timer that falls due on the way
-// (timers they create are run too if they fall within the step).
+// (timers they create are run too if they fall within the step). Steps
+// that overlap (a timer's function or another goroutine stepping too) never
+// move the clock back.
 func (c *Fake) Step(d time.Duration) {
 	c.mu.Lock()
 	end := c.now.Add(d)
@@ -96,7 +98,11 @@ func (c *Fake) Step(d time.Duration) {
 			return c.timers[i].seq < c.timers[j].seq
 		})
 		if len(c.timers) == 0 || c.timers[0].at.After(end) {
-			c.now = end
+			// Never back: a timer's function may have stepped the clock
+			// further (or another goroutine, while the function ran).
+			if c.now.Before(end) {
+				c.now = end
+			}
 			c.mu.Unlock()
 			return
 		}

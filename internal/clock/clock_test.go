@@ -44,3 +44,17 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestFakeStepNeverGoesBack: a timer's function that steps the clock
+// further leaves it there when the outer step ends (it used to set the
+// clock back to the end of the outer step, which made a podbench test
+// that steps from two goroutines fail now and then).
+func TestFakeStepNeverGoesBack(t *testing.T) {
+	start := time.Unix(0, 0)
+	c := NewFake(start)
+	c.AfterFunc(time.Second, func() { c.Step(10 * time.Second) })
+	c.Step(time.Second)
+	if got := c.Now().Sub(start); got != 11*time.Second {
+		t.Fatalf("clock at %v after the steps, want 11s", got)
+	}
+}
