@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -242,6 +244,21 @@ func TestFrameworkFailover(t *testing.T) {
 		waitTasks(t, mesos, "first task", func(n int) bool { return n >= 1 })
 		restart(t)
 		check(t, 50)
+		// The endpoint's /metrics has the framework's and kube-scheduler's.
+		resp, err := http.Get("http://" + listen + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
+		}
+		for _, family := range []string{"kubemesos_framework_offers_total", "scheduler_schedule_attempts_total", "scheduler_pending_pods"} {
+			if !strings.Contains(string(body), "\n# TYPE "+family+" ") {
+				t.Errorf("/metrics has no %s", family)
+			}
+		}
 	})
 	t.Run("kill mid-way through scaling up", func(t *testing.T) {
 		c.mustKubectl("scale", "deployment/faults", "--replicas=60")

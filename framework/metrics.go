@@ -1,10 +1,7 @@
 package framework
 
 import (
-	"net/http"
-
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metrics are the framework's Prometheus metrics, on its own registry.
@@ -80,11 +77,6 @@ func newMetrics() *metrics {
 		m.offers.WithLabelValues(o)
 	}
 	return m
-}
-
-// Metrics serves the framework's metrics in the Prometheus text format.
-func (f *Framework) Metrics() http.Handler {
-	return promhttp.HandlerFor(f.metrics.registry, promhttp.HandlerOpts{})
 }
 
 // MetricsRegistry is the registry the framework's metrics live on, for

@@ -153,6 +153,27 @@ func TestSchedulerRunsMesosOffersPlugin(t *testing.T) {
 		t.Errorf("launched %v, want p0 and p1 on chosen (the plugin binds, not the DefaultBinder)", offers.launched)
 	}
 	offers.mu.Unlock()
+
+	// kube-scheduler's metrics, for the framework's /metrics: its own
+	// families only, with the attempts just made.
+	families, err := Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0.0
+	for _, f := range families {
+		if !strings.HasPrefix(f.GetName(), "scheduler_") {
+			t.Errorf("Metrics gathers %s, not kube-scheduler's", f.GetName())
+		}
+		if f.GetName() == "scheduler_schedule_attempts_total" {
+			for _, m := range f.GetMetric() {
+				attempts += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if attempts < 3 {
+		t.Errorf("scheduler_schedule_attempts_total = %v, want at least the 3 pods' attempts", attempts)
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("Run after cancel: %v", err)

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
@@ -309,11 +311,13 @@ func (l *lateFramework) LogFile(namespace, pod, container string, previous bool)
 	return fw.LogLocation(namespace, pod, container, previous)
 }
 
+// ServeHTTP serves /metrics: the framework's metrics and kube-scheduler's.
 func (l *lateFramework) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fw := l.fw.Load()
 	if fw == nil {
 		http.Error(w, "the framework is starting", http.StatusServiceUnavailable)
 		return
 	}
-	fw.Metrics().ServeHTTP(w, r)
+	gatherers := prometheus.Gatherers{fw.MetricsRegistry(), kubescheduler.Metrics()}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }
