@@ -86,6 +86,9 @@ type cycle struct {
 
 	mu      sync.Mutex
 	nearest map[string]nearFit // by short resource
+	// left is Score's raw score by node, recorded by Filter, which has
+	// just asked Available for it (nil once NormalizeScore returned it).
+	left map[string]int64
 }
 
 type nearFit struct {
@@ -118,11 +121,18 @@ func readCycle(state fwk.CycleState) (*cycle, *fwk.Status) {
 	return c, nil
 }
 
+// leftMaps recycles cycle.left from one pod's cycle to the next: at 5,000
+// nodes kube-scheduler looks for 500 feasible nodes per pod, and a fresh
+// map grown to that size for every pod was a quarter of the plugin's CPU.
+// NormalizeScore, the map's last reader in a cycle, hands it back.
+var leftMaps = sync.Pool{New: func() any { return map[string]int64{} }}
+
 // PreFilter computes the pod's claim.
 func (p *Plugin) PreFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	state.Write(stateKey, &cycle{
 		claim:   PodClaim(pod, p.args.DefaultRole),
 		nearest: map[string]nearFit{},
+		left:    leftMaps.Get().(map[string]int64),
 	})
 	return nil, nil
 }
@@ -147,6 +157,13 @@ func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni f
 	need := plus(c.claim.Resources, av.Executor)
 	res, needs, offers := shortage(need, av.Resources)
 	if res == "" {
+		// Score's answer, recorded here rather than asked of Available again.
+		left := rawScore(av, need, ni)
+		c.mu.Lock()
+		if c.left != nil {
+			c.left[node.Name] = left
+		}
+		c.mu.Unlock()
 		return nil
 	}
 	// The summary compares the pod's own needs with what is left for it
@@ -216,14 +233,24 @@ func (p *Plugin) Score(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni fw
 	if node == nil {
 		return 0, fwk.NewStatus(fwk.Error, "node not found")
 	}
-	// An agent gone or an offer rescinded since Filter scores as full;
+	c.mu.Lock()
+	left, ok := c.left[node.Name]
+	c.mu.Unlock()
+	if ok {
+		return left, nil
+	}
+	// Not filtered in this cycle: an agent gone since scores as full;
 	// Reserve then refuses the claim.
 	av, _ := p.offers.Available(node.Name, c.claim.Role)
-	need := plus(c.claim.Resources, av.Executor)
+	return rawScore(av, plus(c.claim.Resources, av.Executor), ni), nil
+}
+
+// rawScore is what av would have left after need, as Score rates it.
+func rawScore(av Available, need Resources, ni fwk.NodeInfo) int64 {
 	alloc := ni.GetAllocatable()
 	left := (share(av.CPUs-need.CPUs, float64(alloc.GetMilliCPU())/1000) +
 		share(av.MemMiB-need.MemMiB, float64(alloc.GetMemory())/(1<<20))) / 2
-	return int64(math.Round(left * rawScoreScale)), nil
+	return int64(math.Round(left * rawScoreScale))
 }
 
 // share is part of whole, within [0, 1]; 0 when whole is unknown.
@@ -240,7 +267,16 @@ func (p *Plugin) ScoreExtensions() fwk.ScoreExtensions { return p }
 // NormalizeScore scales the raw scores between the nodes' least and most
 // left: BinPacking gives MaxNodeScore to the fullest, Spread to the
 // emptiest, and all nodes get half of it when they are alike.
-func (p *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
+func (p *Plugin) NormalizeScore(_ context.Context, state fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
+	if c, st := readCycle(state); st == nil {
+		c.mu.Lock()
+		if c.left != nil {
+			clear(c.left)
+			leftMaps.Put(c.left)
+			c.left = nil
+		}
+		c.mu.Unlock()
+	}
 	if len(scores) == 0 {
 		return nil
 	}
@@ -265,13 +301,6 @@ func (p *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *v1.Pod, 
 // all of a pod that Filter and Score look at.
 const ClaimSignerName = "kubemesos.io/MesosOffers.PodClaim()"
 
-// claimSignature is a claim without the pod's UID, host ports sorted.
-type claimSignature struct {
-	Role                  string
-	CPUs, MemMiB, DiskMiB float64
-	HostPorts             []uint32
-}
-
 // SignPod implements fwk.SignPlugin: pods with the same claim filter and
 // score alike on the same offers, so kube-scheduler may place the next one
 // from the previous one's results (opportunistic batching). A profile with
@@ -281,12 +310,9 @@ type claimSignature struct {
 // has default constraints, as in the default profile).
 func (p *Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	c := PodClaim(pod, p.args.DefaultRole)
-	sig := claimSignature{Role: c.Role, CPUs: c.CPUs, MemMiB: c.MemMiB, DiskMiB: c.DiskMiB}
-	for _, r := range c.Ports {
-		sig.HostPorts = append(sig.HostPorts, r.Begin)
-	}
-	slices.Sort(sig.HostPorts)
-	return []fwk.SignFragment{{Key: ClaimSignerName, Value: sig}}, nil
+	c.Pod = "" // the claim without the pod's UID, host ports in order
+	slices.SortFunc(c.Ports, func(a, b PortRange) int { return int(a.Begin) - int(b.Begin) })
+	return []fwk.SignFragment{{Key: ClaimSignerName, Value: c}}, nil
 }
 
 // Reserve claims the pod's resources on the node's offers.
