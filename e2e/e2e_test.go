@@ -83,15 +83,34 @@ type cluster struct {
 	readyDur time.Duration
 }
 
+// freePort returns a loopback port that is free now and that no earlier
+// call returned.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		// The kernel may hand out a port it has just handed out, before
+		// the process it was given to has bound it: TestAgentFaults once
+		// got the same port for two agents.
+		if !givenPorts.m[port] {
+			givenPorts.m[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// givenPorts are the ports freePort has returned in this test binary.
+var givenPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
 
 // env is the environment of the commands: a private HOME and no
 // KUBECONFIG, so the defaults under test are the ones used.
