@@ -24,6 +24,9 @@ const (
 	DefaultOfferHold = 2 * time.Second
 	// DefaultOfferHoldWaiting: the same while pods wait in the offer's role.
 	DefaultOfferHoldWaiting = offer.DefaultHoldWaiting
+	// DefaultOfferHoldBacklog: the same while more pods wait than agents
+	// offer to them.
+	DefaultOfferHoldBacklog = offer.DefaultHoldBacklog
 	// DefaultDeclineRefuse: the refuse filter of a decline.
 	DefaultDeclineRefuse = 5 * time.Second
 	// DefaultLaunchWindow: Launch calls for one agent within this window go
@@ -60,9 +63,10 @@ type Config struct {
 	// NodeTaint, if set, is put on every node ("key=value:Effect" or
 	// "key:Effect").
 	NodeTaint string
-	// OfferHold, OfferHoldWaiting and DeclineRefuse: see the defaults.
-	OfferHold, OfferHoldWaiting, DeclineRefuse time.Duration
-	LaunchWindow                               time.Duration
+	// OfferHold, OfferHoldWaiting, OfferHoldBacklog and DeclineRefuse: see
+	// the defaults.
+	OfferHold, OfferHoldWaiting, OfferHoldBacklog, DeclineRefuse time.Duration
+	LaunchWindow                                                 time.Duration
 	// ExecutorURI is where agents fetch the kubemesos binary; the
 	// ExecutorCommand starts it (default "./kubemesos executor").
 	ExecutorURI, ExecutorCommand string
@@ -121,6 +125,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defd(&cfg.FailoverTimeout, DefaultFailoverTimeout)
 	defd(&cfg.OfferHold, DefaultOfferHold)
 	defd(&cfg.OfferHoldWaiting, DefaultOfferHoldWaiting)
+	defd(&cfg.OfferHoldBacklog, DefaultOfferHoldBacklog)
 	defd(&cfg.DeclineRefuse, DefaultDeclineRefuse)
 	defd(&cfg.LaunchWindow, DefaultLaunchWindow)
 	defd(&cfg.NodeStatusInterval, DefaultNodeStatusInterval)
@@ -139,7 +144,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 		seen[r] = true
 	}
-	for name, d := range map[string]time.Duration{"offer hold": cfg.OfferHold, "offer hold while pods wait": cfg.OfferHoldWaiting, "decline refuse": cfg.DeclineRefuse, "failover timeout": cfg.FailoverTimeout, "launch window": cfg.LaunchWindow, "reconcile interval": cfg.ReconcileInterval} {
+	for name, d := range map[string]time.Duration{"offer hold": cfg.OfferHold, "offer hold while pods wait": cfg.OfferHoldWaiting, "offer hold for a backlog": cfg.OfferHoldBacklog, "decline refuse": cfg.DeclineRefuse, "failover timeout": cfg.FailoverTimeout, "launch window": cfg.LaunchWindow, "reconcile interval": cfg.ReconcileInterval} {
 		if d < 0 {
 			return cfg, fmt.Errorf("framework: %s %v is negative", name, d)
 		}

@@ -19,6 +19,7 @@ func (cfg *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.NodeTaint, "node-taint", cfg.NodeTaint, "taint put on every kubemesos node, key[=value]:Effect (for clusters that also have real nodes)")
 	fs.DurationVar(&cfg.OfferHold, "offer-hold", DefaultOfferHold, "how long an offer no pod claims is held before it is declined")
 	fs.DurationVar(&cfg.OfferHoldWaiting, "offer-hold-waiting", DefaultOfferHoldWaiting, "how long an offer no pod claims is held while pods wait in its role (at least --offer-hold)")
+	fs.DurationVar(&cfg.OfferHoldBacklog, "offer-hold-backlog", DefaultOfferHoldBacklog, "how long an offer that could take a waiting pod is held while more pods wait in its role, not found unschedulable, than agents offer to them (at least --offer-hold-waiting)")
 	fs.DurationVar(&cfg.DeclineRefuse, "decline-refuse", DefaultDeclineRefuse, "refuse filter of declined offers")
 	fs.DurationVar(&cfg.LaunchWindow, "launch-window", DefaultLaunchWindow, "launches for one agent within this window go out in one ACCEPT")
 	fs.StringVar(&cfg.ExecutorURI, "executor-uri", cfg.ExecutorURI, "where agents fetch the kubemesos executor (default: the framework's own endpoint)")

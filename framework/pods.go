@@ -48,7 +48,7 @@ func (f *Framework) podChanged(_, obj any) {
 	waiting := p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !isTerminal(p)
 	f.demandMu.Lock()
 	if waiting {
-		f.pending[p.UID] = pendingPod{role: f.podRole(p), need: mesosoffers.PodClaim(p, f.DefaultRole()).Resources}
+		f.pending[p.UID] = pendingPod{role: f.podRole(p), need: mesosoffers.PodClaim(p, f.DefaultRole()).Resources, stalled: schedulingStalled(p)}
 	} else {
 		delete(f.pending, p.UID)
 	}
@@ -220,6 +220,10 @@ func (f *Framework) podRole(p *corev1.Pod) string {
 type pendingPod struct {
 	role string
 	need mesosoffers.Resources
+	// stalled: kube-scheduler reported that it cannot place the pod now
+	// (PodScheduled False: no node fits, scheduling gates, or an error),
+	// and waits for a change before it tries again.
+	stalled bool
 }
 
 // waitingLocked counts, by role, the pods that wait for a node and the
@@ -245,6 +249,9 @@ func (f *Framework) waitingNeedsLocked() map[string]offer.Waiting {
 			w.Least.MemMiB = p.need.MemMiB
 		}
 		w.Pods++
+		if !p.stalled {
+			w.Backlog++
+		}
 		out[p.role] = w
 	}
 	return out
@@ -281,4 +288,15 @@ func (f *Framework) signal(ctx context.Context, sig offer.Signal) {
 		}
 		f.log.Debug("offer signal", "signal", c.what, "roles", c.roles)
 	}
+}
+
+// schedulingStalled reports whether kube-scheduler set p's PodScheduled
+// condition False (Unschedulable, SchedulingGated or SchedulerError).
+func schedulingStalled(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled {
+			return c.Status == corev1.ConditionFalse
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package offer
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -175,5 +176,72 @@ func TestOffersHeldWhilePodsWait(t *testing.T) {
 	q.Add(t0, anOffer("o", "a1", "web", 1, 1024))
 	if d := q.Expired(t0.Add(30*time.Second), waiting); len(d) != 0 {
 		t.Fatalf("declined before the hold: %+v", d)
+	}
+}
+
+// TestOffersHeldForBacklog: while more pods wait (and are not found
+// unschedulable) than agents offer to them, offers that could take one are
+// kept past the hold while pods wait, up to the backlog hold; once the
+// backlog is no larger than the agents offering, or only unschedulable pods
+// wait, they go after the shorter hold again.
+func TestOffersHeldForBacklog(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	newPool := func() *Pool {
+		p := NewPool(2*time.Second, nameByAgent)
+		p.SetHoldWaiting(30 * time.Second)
+		p.SetHoldBacklog(5 * time.Minute)
+		p.Add(t0, anOffer("o1", "a1", "web", 1, 1024), anOffer("o2", "a2", "web", 1, 1024),
+			anOffer("big", "a3", "web", 0.2, 8192), anOffer("b", "a4", "batch", 1, 1024))
+		return p
+	}
+	least := mesosoffers.Resources{CPUs: 0.5, MemMiB: 64}
+	declined := func(d []Decline) []string {
+		var ids []string
+		for _, x := range d {
+			for _, id := range x.OfferIDs {
+				ids = append(ids, id.Value)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+
+	p := newPool()
+	backlog := map[string]Waiting{"web": {Pods: 3, Backlog: 3, Least: least}}
+	// The batch offer (no pod waits) and the one too small for any waiting
+	// pod go after the hold, whatever the backlog.
+	if got := declined(p.Expired(t0.Add(3*time.Second), backlog)); !slices.Equal(got, []string{"b", "big"}) {
+		t.Fatalf("declined at 3s = %v, want [b big]", got)
+	}
+	// 3 pods wait and 2 agents offer: both offers are kept past 30 s.
+	if got := declined(p.Expired(t0.Add(time.Minute), backlog)); len(got) != 0 {
+		t.Fatalf("declined at 1m with a backlog of 3 for 2 agents = %v, want none", got)
+	}
+	if got := declined(p.Expired(t0.Add(5*time.Minute-time.Second), backlog)); len(got) != 0 {
+		t.Fatalf("declined just before the backlog hold = %v, want none", got)
+	}
+	if got := declined(p.Expired(t0.Add(5*time.Minute), backlog)); !slices.Equal(got, []string{"o1", "o2"}) {
+		t.Fatalf("declined at the backlog hold = %v, want [o1 o2]", got)
+	}
+
+	for _, w := range []Waiting{
+		{Pods: 2, Backlog: 2, Least: least}, // no more pods than agents offering
+		{Pods: 3, Backlog: 0, Least: least}, // all found unschedulable
+	} {
+		p := newPool()
+		waiting := map[string]Waiting{"web": w}
+		if got := declined(p.Expired(t0.Add(29*time.Second), waiting)); !slices.Equal(got, []string{"b", "big"}) {
+			t.Fatalf("%+v: declined at 29s = %v, want [b big]", w, got)
+		}
+		if got := declined(p.Expired(t0.Add(30*time.Second), waiting)); !slices.Equal(got, []string{"o1", "o2"}) {
+			t.Fatalf("%+v: declined at 30s = %v, want [o1 o2]", w, got)
+		}
+	}
+
+	// A backlog hold shorter than the hold while pods wait is that hold.
+	q := newPool()
+	q.SetHoldBacklog(time.Second)
+	if got := declined(q.Expired(t0.Add(29*time.Second), backlog)); !slices.Equal(got, []string{"b", "big"}) {
+		t.Fatalf("short backlog hold: declined at 29s = %v, want [b big]", got)
 	}
 }

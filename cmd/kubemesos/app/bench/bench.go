@@ -33,6 +33,9 @@ type FrameworkEnv struct {
 	// binary, which the agents on this host can run).
 	ExecutorCommand string
 	Logger          *slog.Logger
+	// Flags are flags of `kubemesos framework` that override the
+	// framework's defaults (RunOptions.FrameworkFlags).
+	Flags []string
 }
 
 // Framework is a running framework with its kube-scheduler.

@@ -40,6 +40,9 @@ type Options struct {
 	// LogDir keeps the runs' logs (default: a temporary directory, removed
 	// unless a run fails).
 	LogDir string
+	// FrameworkFlags are flags of `kubemesos framework` for mode A, to
+	// measure another configuration than the defaults (only printed).
+	FrameworkFlags []string
 }
 
 // NewOptions returns the defaults: the sizes of issue 8.
@@ -74,6 +77,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", o.CPUProfile, "directory for CPU profiles of the runs, A and B (go tool pprof)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound of each run (default: 3m plus 0.1s per pod)")
 	fs.StringVar(&o.LogDir, "log-dir", o.LogDir, "directory keeping each run's log (default: a temporary one, kept only if a run fails)")
+	fs.StringArrayVar(&o.FrameworkFlags, "framework-flag", o.FrameworkFlags, "a flag of `kubemesos framework` for mode A, such as --framework-flag=--offer-hold-waiting=5m (repeatable; needs --no-write: the published table is of the defaults)")
 }
 
 // Validate reports the first invalid option.
@@ -109,6 +113,9 @@ func (o *Options) Validate() error {
 	if !o.NoWrite && o.Output == "" {
 		return errors.New("--output is empty: give a file or --no-write")
 	}
+	if !o.NoWrite && len(o.FrameworkFlags) > 0 {
+		return errors.New("--framework-flag needs --no-write: docs/benchmarks.md shows the framework's defaults")
+	}
 	if o.Timeout < 0 {
 		return errors.New("--timeout is negative")
 	}
@@ -128,6 +135,8 @@ type RunOptions struct {
 	// CPUProfile is a file for a CPU profile of the measured part.
 	CPUProfile string
 	LogLevel   string
+	// FrameworkFlags are flags of `kubemesos framework` for mode A.
+	FrameworkFlags []string
 }
 
 // NewRunOptions returns the defaults of a run.
@@ -146,6 +155,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound of the measured part (default: 3m plus 0.1s per pod)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", o.CPUProfile, "write a CPU profile of the measured part to this file")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error (logs go to stderr)")
+	fs.StringArrayVar(&o.FrameworkFlags, "framework-flag", o.FrameworkFlags, "a flag of `kubemesos framework` for mode A (repeatable)")
 }
 
 // Validate reports the first invalid option.

@@ -45,7 +45,7 @@ func plan(o *Options) []plannedRun {
 		}
 		group += len(modes)
 	}
-	base := RunOptions{Agents: local.AgentsSim, Clients: o.Clients, Timeout: o.Timeout, LogLevel: "info"}
+	base := RunOptions{Agents: local.AgentsSim, Clients: o.Clients, Timeout: o.Timeout, LogLevel: "info", FrameworkFlags: o.FrameworkFlags}
 	for i := range o.Nodes {
 		r := base
 		r.Nodes, r.Pods = o.Nodes[i], o.Pods[i]
@@ -76,6 +76,9 @@ func (r RunOptions) args() []string {
 	}
 	if r.CPUProfile != "" {
 		a = append(a, "--cpuprofile", r.CPUProfile)
+	}
+	for _, f := range r.FrameworkFlags {
+		a = append(a, "--framework-flag="+f)
 	}
 	return a
 }

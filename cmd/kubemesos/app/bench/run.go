@@ -145,7 +145,7 @@ func measureRun(ctx context.Context, o *RunOptions, startFramework StartFramewor
 		schedulerName = schedulerNameA
 		mesosURL, stop, err := startKubemesos(ctx, cancel, o, startFramework, FrameworkEnv{
 			Kubeconfig: cp.Kubeconfig(), RESTConfig: restConfig, Dir: filepath.Join(dir, "framework"),
-			SchedulerName: schedulerName, Logger: log,
+			SchedulerName: schedulerName, Logger: log, Flags: o.FrameworkFlags,
 		}, layout.Mesos(), log)
 		if err != nil {
 			return podbench.Result{}, err

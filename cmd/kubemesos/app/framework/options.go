@@ -40,6 +40,7 @@ func NewOptions() *Options {
 			SchedulerName:    "kubemesos",
 			OfferHold:        framework.DefaultOfferHold,
 			OfferHoldWaiting: framework.DefaultOfferHoldWaiting,
+			OfferHoldBacklog: framework.DefaultOfferHoldBacklog,
 			DeclineRefuse:    framework.DefaultDeclineRefuse,
 			LaunchWindow:     framework.DefaultLaunchWindow,
 			Namespace:        framework.DefaultNamespace,
