@@ -1,8 +1,6 @@
 package framework
 
 import (
-	"io"
-	"log/slog"
 	"slices"
 	"sort"
 	"testing"
@@ -12,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
@@ -21,11 +18,7 @@ import (
 // pods (not other roles', not bound ones) to the plugin, at most once a
 // second.
 func TestActivateWaiting(t *testing.T) {
-	f, err := New(Config{MesosURL: "http://127.0.0.1:1", ExecutorURI: "http://127.0.0.1:1/kubemesos", Roles: []string{"web", "batch"}},
-		fake.NewClientset(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := unitFramework(t, "web", "batch")
 	var got [][]string
 	f.Offers().(mesosoffers.Notifier).NotifyOffers(func(pods []*corev1.Pod) {
 		var names []string

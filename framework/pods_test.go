@@ -17,11 +17,7 @@ import (
 // role; only those kube-scheduler has not reported it cannot place
 // (PodScheduled False) count in the backlog; bound pods count in neither.
 func TestWaitingBacklog(t *testing.T) {
-	f, err := New(Config{MesosURL: "http://127.0.0.1:1", ExecutorURI: "http://127.0.0.1:1/kubemesos", Roles: []string{"web", "batch"}},
-		fake.NewClientset(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := unitFramework(t, "web", "batch")
 	scheduled := func(status corev1.ConditionStatus, reason string) []corev1.PodCondition {
 		return []corev1.PodCondition{{Type: corev1.PodScheduled, Status: status, Reason: reason}}
 	}
@@ -57,4 +53,16 @@ func TestWaitingBacklog(t *testing.T) {
 			t.Errorf("role %s: %d pods waiting, backlog %d; want %d and %d", role, g.Pods, g.Backlog, w.pods, w.backlog)
 		}
 	}
+}
+
+// unitFramework is a Framework that is never started, on a fake clientset,
+// with roles.
+func unitFramework(t *testing.T, roles ...string) *Framework {
+	t.Helper()
+	f, err := New(Config{MesosURL: "http://127.0.0.1:1", ExecutorURI: "http://127.0.0.1:1/kubemesos", Roles: roles},
+		fake.NewClientset(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
