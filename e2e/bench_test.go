@@ -106,3 +106,32 @@ func dumpLogs(t *testing.T, dir string) {
 		t.Logf("%s:\n%s", filepath.Base(f), b)
 	}
 }
+
+// TestBenchFrameworkFlags: --framework-flag needs --no-write (the published
+// table is of the defaults), and reaches mode A's framework in its child
+// run: a flag `kubemesos framework` does not have fails the run, named.
+func TestBenchFrameworkFlags(t *testing.T) {
+	needBinary(t)
+	cmd := exec.Command(binary, "bench", "--framework-flag=--offer-hold-waiting=5m", "--output", filepath.Join(t.TempDir(), "benchmarks.md"))
+	cmd.Env = env(t.TempDir())
+	out, err := runWithTimeout(cmd, time.Minute)
+	if err == nil || !strings.Contains(out, "--no-write") {
+		t.Fatalf("bench --framework-flag without --no-write: %v, want an error naming --no-write:\n%s", err, out)
+	}
+	logs := t.TempDir()
+	cmd = exec.Command(binary, "bench", "--modes", "A", "--nodes", "5", "--pods", "5", "--runs", "1", "--no-write",
+		"--latency=false", "--executor=false", "--log-dir", logs, "--framework-flag=--offer-hold-waiting=1m", "--framework-flag=--no-such-flag=1")
+	cmd.Env = env(t.TempDir())
+	out, _ = runWithTimeout(cmd, 5*time.Minute)
+	files, _ := filepath.Glob(filepath.Join(logs, "*.log"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		out += string(b)
+	}
+	if !strings.Contains(out, "--framework-flag") || !strings.Contains(out, "no-such-flag") {
+		t.Fatalf("bench with --framework-flag=--no-such-flag=1: want the run to fail naming the flag:\n%s", out)
+	}
+	if strings.Contains(out, "offer-hold-waiting") {
+		t.Errorf("the valid --offer-hold-waiting=1m was refused:\n%s", out)
+	}
+}
