@@ -126,7 +126,7 @@ func NewPool(hold time.Duration, namer Namer) *Pool {
 	return &Pool{
 		hold:        hold,
 		holdWaiting: max(hold, DefaultHoldWaiting),
-		holdBacklog: max(hold, DefaultHoldBacklog),
+		holdBacklog: DefaultHoldBacklog,
 		returnFor:   DefaultReturnWindow,
 		namer:       namer,
 		agents:      map[string]*agent{},
@@ -618,48 +618,41 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	agentIDs := sortedKeys(p.agents)
-	// offering counts, by role, the agents whose offers could take a
-	// waiting pod of the role.
+	// useful are, by agent, the roles in which what it offers could take a
+	// waiting pod; offering counts, by role, the agents it is useful for.
+	useful := make([][]string, len(agentIDs))
 	offering := map[string]int{}
-	for _, agentID := range agentIDs {
+	for i, agentID := range agentIDs {
 		a := p.agents[agentID]
 		p.expireReturningLocked(a, now)
-		var counted []string
+		var looked []string
 		for _, h := range a.offers {
-			if w := waiting[h.role]; w.Backlog > 0 && !slices.Contains(counted, h.role) {
-				counted = append(counted, h.role)
-				if fits(w.Least, p.availableLocked(a, h.role)) {
-					offering[h.role]++
-				}
+			w := waiting[h.role]
+			if w.Pods == 0 || slices.Contains(looked, h.role) {
+				continue
+			}
+			looked = append(looked, h.role)
+			if fits(w.Least, p.availableLocked(a, h.role)) {
+				useful[i] = append(useful[i], h.role)
+				offering[h.role]++
 			}
 		}
 	}
 	var out []Decline
-	for _, agentID := range agentIDs {
+	for i, agentID := range agentIDs {
 		a := p.agents[agentID]
 		claimed := map[string]bool{}
 		for _, c := range a.claims {
 			claimed[c.Role] = true
 		}
 		var d Decline
-		var useful map[string]bool // by role, computed once per agent
 		for _, id := range sortedKeys(a.offers) {
 			h := a.offers[id]
 			hold := p.hold
-			if w := waiting[h.role]; w.Pods > 0 {
-				u, ok := useful[h.role]
-				if !ok {
-					if useful == nil {
-						useful = map[string]bool{}
-					}
-					u = fits(w.Least, p.availableLocked(a, h.role))
-					useful[h.role] = u
-				}
-				switch {
-				case u && w.Backlog > offering[h.role]:
+			if slices.Contains(useful[i], h.role) {
+				hold = p.holdWaiting
+				if waiting[h.role].Backlog > offering[h.role] {
 					hold = max(p.holdWaiting, p.holdBacklog)
-				case u:
-					hold = p.holdWaiting
 				}
 			}
 			if claimed[h.role] || now.Sub(h.at) < hold {

@@ -1,6 +1,7 @@
 package mesosoffers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -311,7 +312,7 @@ const ClaimSignerName = "kubemesos.io/MesosOffers.PodClaim()"
 func (p *Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	c := PodClaim(pod, p.args.DefaultRole)
 	c.Pod = "" // the claim without the pod's UID, host ports in order
-	slices.SortFunc(c.Ports, func(a, b PortRange) int { return int(a.Begin) - int(b.Begin) })
+	slices.SortFunc(c.Ports, func(a, b PortRange) int { return cmp.Compare(a.Begin, b.Begin) })
 	return []fwk.SignFragment{{Key: ClaimSignerName, Value: c}}, nil
 }
 
