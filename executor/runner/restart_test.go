@@ -157,8 +157,10 @@ func TestSidecarInitContainer(t *testing.T) {
 	sidecar := shell("sidecar", `echo up >> sidecar; n=$(wc -l < sidecar); [ $n -ge 2 ] || exit 1; trap 'echo stopped >> events; exit 0' TERM; while :; do sleep 0.05; done`)
 	sidecar.RestartPolicy = &always
 	pod := podOf(corev1.RestartPolicyNever, shell("main", "sleep 0.3; echo main-done >> events"))
-	// The next init container runs while the sidecar runs.
-	pod.Spec.InitContainers = []corev1.Container{sidecar, shell("check", "test -f sidecar")}
+	// The next init container runs while the sidecar runs. It starts as
+	// soon as the sidecar's process does, which may be before the sidecar's
+	// first line wrote its file (a loaded machine): it waits for it, up to 5 s.
+	pod.Spec.InitContainers = []corev1.Container{sidecar, shell("check", "for i in $(seq 100); do test -f sidecar && exit 0; sleep 0.05; done; exit 1")}
 	h := startPod(t, pod)
 	s := h.waitFor("main running with the sidecar restarted", func(s *corev1.PodStatus) bool {
 		return running("main")(s) && ready("sidecar", true)(s) && restarted("sidecar", 1)(s)
