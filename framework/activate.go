@@ -22,10 +22,6 @@ const activationInterval = time.Second
 type activation struct {
 	activate func([]*corev1.Pod) // set by the plugin; nil: none
 	roles    map[string]bool     // roles offers came in since the last activation
-	// previous are the roles of the last activation, tried once more: a pod
-	// kube-scheduler failed to place just before it was reported stalled
-	// only after it.
-	previous map[string]bool
 	last     time.Time
 }
 
@@ -53,27 +49,22 @@ func (f *Framework) offersArrived(offers []mesos.Offer) {
 	}
 }
 
-// activateWaiting hands the stalled pods of the roles offers came in (this
-// round or the one before) to the plugin, at most once an
-// activationInterval. Only stalled pods (PodScheduled False) wait in
-// kube-scheduler's unschedulable or backoff queue; the others are in its
-// active queue or being scheduled, where Activate does nothing: handing
-// over all 20,000 pods of a backlog every second cost 2.4 % of the CPU of
-// a run at 5,000 nodes.
+// activateWaiting hands the pods waiting in the roles offers came in to the
+// plugin, at most once an activationInterval.
 func (f *Framework) activateWaiting(now time.Time) {
 	f.activationMu.Lock()
-	activate, roles, previous := f.activation.activate, f.activation.roles, f.activation.previous
-	if activate == nil || (len(roles) == 0 && len(previous) == 0) || now.Sub(f.activation.last) < activationInterval {
+	activate, roles := f.activation.activate, f.activation.roles
+	if activate == nil || len(roles) == 0 || now.Sub(f.activation.last) < activationInterval {
 		f.activationMu.Unlock()
 		return
 	}
-	f.activation.roles, f.activation.previous, f.activation.last = nil, roles, now
+	f.activation.roles, f.activation.last = nil, now
 	f.activationMu.Unlock()
 
 	f.demandMu.Lock()
 	var uids []string
 	for uid, p := range f.pending {
-		if p.stalled && (roles[p.role] || previous[p.role]) {
+		if roles[p.role] {
 			uids = append(uids, string(uid))
 		}
 	}

@@ -14,10 +14,9 @@ import (
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
-// TestActivateWaiting: offers arriving in a role hand that role's stalled
-// waiting pods (not other roles', not bound ones, not those kube-scheduler
-// has not failed to place) to the plugin, at most once a second, and once
-// more in the next round (a pod reported stalled just after a round).
+// TestActivateWaiting: offers arriving in a role hand that role's waiting
+// pods (not other roles', not bound ones) to the plugin, at most once a
+// second.
 func TestActivateWaiting(t *testing.T) {
 	f := unitFramework(t, "web", "batch")
 	var got [][]string
@@ -29,15 +28,12 @@ func TestActivateWaiting(t *testing.T) {
 		sort.Strings(names)
 		got = append(got, names)
 	})
-	for _, p := range []struct {
-		name, role, node string
-		stalled          bool
-	}{{"w1", "web", "", true}, {"w2", "web", "", true}, {"b1", "batch", "", true}, {"w3", "web", "n1", true}, {"w4", "web", "", false}} {
+	for _, p := range []struct{ name, role, node string }{{"w1", "web", ""}, {"w2", "web", ""}, {"b1", "batch", ""}, {"w3", "web", "n1"}} {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: p.name, UID: types.UID("uid-" + p.name)}, Spec: corev1.PodSpec{NodeName: p.node}}
 		if err := f.podIndex.Add(pod); err != nil {
 			t.Fatal(err)
 		}
-		f.pending[pod.UID] = pendingPod{role: p.role, stalled: p.stalled}
+		f.pending[pod.UID] = pendingPod{role: p.role}
 	}
 	offerIn := func(role string) mesos.Offer {
 		return mesos.Offer{ID: mesos.OfferID{Value: "o-" + role}, AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role}}
@@ -49,14 +45,11 @@ func TestActivateWaiting(t *testing.T) {
 	}
 	f.offersArrived([]mesos.Offer{offerIn("web")})
 	f.activateWaiting(t0)
-	// w4 is reported stalled after the round: the next one takes it.
-	f.pending["uid-w4"] = pendingPod{role: "web", stalled: true}
 	f.offersArrived([]mesos.Offer{offerIn("batch")})
 	f.activateWaiting(t0.Add(500 * time.Millisecond)) // too soon
 	f.activateWaiting(t0.Add(1500 * time.Millisecond))
-	f.activateWaiting(t0.Add(3 * time.Second))         // batch once more
-	f.activateWaiting(t0.Add(4500 * time.Millisecond)) // no offer since
-	want := [][]string{{"w1", "w2"}, {"b1", "w1", "w2", "w4"}, {"b1"}}
+	f.activateWaiting(t0.Add(3 * time.Second)) // no offer since
+	want := [][]string{{"w1", "w2"}, {"b1"}}
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("activations %v, want %v", got, want)
 	}
