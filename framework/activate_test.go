@@ -14,13 +14,15 @@ import (
 	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
 )
 
-// TestActivateWaiting: offers arriving in a role hand that role's waiting
-// pods (not other roles', not bound ones) to the plugin, at most once a
-// second.
+// TestActivateWaiting: offers arriving in a role hand the pods the plugin
+// reported unschedulable in that role (not other roles', not those bound or
+// deleted since, not those never reported) to the plugin, at most once a
+// second, and each only once per report.
 func TestActivateWaiting(t *testing.T) {
 	f := unitFramework(t, "web", "batch")
 	var got [][]string
-	f.Offers().(mesosoffers.Notifier).NotifyOffers(func(pods []*corev1.Pod) {
+	offers := f.Offers().(mesosoffers.Notifier)
+	offers.NotifyOffers(func(pods []*corev1.Pod) {
 		var names []string
 		for _, p := range pods {
 			names = append(names, p.Name)
@@ -28,13 +30,19 @@ func TestActivateWaiting(t *testing.T) {
 		sort.Strings(names)
 		got = append(got, names)
 	})
-	for _, p := range []struct{ name, role, node string }{{"w1", "web", ""}, {"w2", "web", ""}, {"b1", "batch", ""}, {"w3", "web", "n1"}} {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: p.name, UID: types.UID("uid-" + p.name)}, Spec: corev1.PodSpec{NodeName: p.node}}
-		if err := f.podIndex.Add(pod); err != nil {
-			t.Fatal(err)
-		}
-		f.pending[pod.UID] = pendingPod{role: p.role}
+	pods := map[string]*corev1.Pod{}
+	for _, p := range []struct{ name, role string }{{"w1", "web"}, {"w2", "web"}, {"w3", "web"}, {"w4", "web"}, {"b1", "batch"}, {"b2", "batch"}} {
+		pods[p.name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: p.name, UID: types.UID("uid-" + p.name),
+			Annotations: map[string]string{mesosoffers.RoleAnnotation: p.role}}, Spec: corev1.PodSpec{SchedulerName: f.cfg.SchedulerName}}
 	}
+	for _, name := range []string{"w1", "w2", "w3", "w4", "b1"} { // b2: in the active queue
+		offers.Unschedulable(pods[name])
+	}
+	bound := pods["w3"].DeepCopy()
+	bound.Spec.NodeName = "n1"
+	f.podChanged(nil, bound)
+	f.podDeleted(pods["w4"])
+
 	offerIn := func(role string) mesos.Offer {
 		return mesos.Offer{ID: mesos.OfferID{Value: "o-" + role}, AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role}}
 	}
@@ -49,7 +57,12 @@ func TestActivateWaiting(t *testing.T) {
 	f.activateWaiting(t0.Add(500 * time.Millisecond)) // too soon
 	f.activateWaiting(t0.Add(1500 * time.Millisecond))
 	f.activateWaiting(t0.Add(3 * time.Second)) // no offer since
-	want := [][]string{{"w1", "w2"}, {"b1"}}
+	f.offersArrived([]mesos.Offer{offerIn("web")})
+	f.activateWaiting(t0.Add(4 * time.Second)) // w1, w2 were handed over already
+	offers.Unschedulable(pods["w1"])           // failed again
+	f.offersArrived([]mesos.Offer{offerIn("web")})
+	f.activateWaiting(t0.Add(5 * time.Second))
+	want := [][]string{{"w1", "w2"}, {"b1"}, nil, {"w1"}}
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("activations %v, want %v", got, want)
 	}

@@ -53,6 +53,9 @@ func (f *Framework) podChanged(_, obj any) {
 		delete(f.pending, p.UID)
 	}
 	f.demandMu.Unlock()
+	if !waiting {
+		f.placed(p.UID)
+	}
 	ctx := context.Background()
 	if waiting && p.Spec.SchedulerName == f.cfg.SchedulerName {
 		f.refuseUnrunnable(ctx, p)
@@ -141,6 +144,7 @@ func (f *Framework) podDeleted(obj any) {
 	f.demandMu.Lock()
 	delete(f.pending, p.UID)
 	f.demandMu.Unlock()
+	f.placed(p.UID)
 	f.tasksMu.Lock()
 	t, ok := f.tasks[p.UID]
 	var agentID string

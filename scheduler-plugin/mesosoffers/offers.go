@@ -29,15 +29,23 @@ type Offers interface {
 }
 
 // Notifier is an Offers that tells the plugin when offers arrive. Then the
-// pods waiting in the offers' roles are tried again at once: a pod no node
-// had room for waits in kube-scheduler's queue for a cluster event (a node
-// or pod change) or for 5 minutes, and new offers change no Kubernetes
-// object when the node's allocatable already counts what they bring (as
-// after offers are suppressed, or a launch's remainder comes back).
+// pods the plugin failed to place in the offers' roles are tried again at
+// once: such a pod waits in kube-scheduler's unschedulable or backoff queue
+// for a cluster event (a node or pod change) or for 5 minutes, and new
+// offers change no Kubernetes object when the node's allocatable already
+// counts what they bring (as after offers are suppressed, or a launch's
+// remainder comes back). Only those pods are handed back: the others are in
+// kube-scheduler's active queue already, where activating them does nothing
+// but cost a lookup each (a 20,000-pod backlog, once a second).
 type Notifier interface {
 	// NotifyOffers registers activate, which the Offers calls with the
-	// waiting pods of the roles new offers came in, at most once a second.
+	// pods reported Unschedulable since their last activation, of the roles
+	// new offers came in, at most once a second.
 	NotifyOffers(activate func(pods []*v1.Pod))
+	// Unschedulable reports a pod whose scheduling cycle failed (no node
+	// passed Filter, or its Reserve or Bind failed): kube-scheduler queues
+	// it again only on an event or when activated.
+	Unschedulable(pod *v1.Pod)
 }
 
 // Resources is an amount of the scalar resources and ports a pod needs or an

@@ -26,6 +26,8 @@ type Plugin struct {
 	offers Offers
 	args   Args
 	handle fwk.Handle
+	// notifier is offers as a Notifier (nil if it is not one).
+	notifier Notifier
 }
 
 var (
@@ -59,9 +61,17 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle, o Offers) (*Plugin
 	}
 	p := &Plugin{offers: o, args: args, handle: h}
 	if n, ok := o.(Notifier); ok && h != nil {
+		p.notifier = n
 		n.NotifyOffers(p.activate)
 	}
 	return p, nil
+}
+
+// failed tells the Notifier, if any, that pod's cycle failed.
+func (p *Plugin) failed(pod *v1.Pod) {
+	if p.notifier != nil && pod != nil {
+		p.notifier.Unschedulable(pod)
+	}
 }
 
 // activate moves pods back into kube-scheduler's active queue (those in
@@ -191,7 +201,8 @@ func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni f
 
 // PostFilter explains, when no node fits, what is short and where the
 // nearest fit is; it never makes the pod schedulable.
-func (p *Plugin) PostFilter(_ context.Context, state fwk.CycleState, _ *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+func (p *Plugin) PostFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+	p.failed(pod)
 	c, st := readCycle(state)
 	if st != nil {
 		return nil, fwk.NewStatus(fwk.Unschedulable)
@@ -317,12 +328,13 @@ func (p *Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *f
 }
 
 // Reserve claims the pod's resources on the node's offers.
-func (p *Plugin) Reserve(_ context.Context, state fwk.CycleState, _ *v1.Pod, nodeName string) *fwk.Status {
+func (p *Plugin) Reserve(_ context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	c, st := readCycle(state)
 	if st != nil {
 		return st
 	}
 	if err := p.offers.Reserve(nodeName, c.claim); err != nil {
+		p.failed(pod)
 		return fwk.NewStatus(fwk.Unschedulable, err.Error())
 	}
 	return nil
@@ -337,6 +349,7 @@ func (p *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, nod
 // launch fails the pod goes back to the scheduling queue.
 func (p *Plugin) Bind(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	if err := p.offers.Launch(ctx, pod, nodeName); err != nil {
+		p.failed(pod)
 		return fwk.AsStatus(fmt.Errorf("launch on %s: %w", nodeName, err))
 	}
 	if p.handle == nil || p.handle.ClientSet() == nil {
@@ -347,6 +360,7 @@ func (p *Plugin) Bind(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, nodeNa
 		Target:     v1.ObjectReference{Kind: "Node", Name: nodeName},
 	}
 	if err := p.handle.ClientSet().CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		p.failed(pod)
 		return fwk.AsStatus(fmt.Errorf("bind %s/%s to %s: %w", pod.Namespace, pod.Name, nodeName, err))
 	}
 	return nil

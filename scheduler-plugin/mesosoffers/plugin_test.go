@@ -128,10 +128,63 @@ func (h *activatingHandle) Activate(_ klog.Logger, pods map[string]*v1.Pod) {
 // notifyingOffers is an Offers that is also a Notifier.
 type notifyingOffers struct {
 	fakeOffers
-	activate func([]*v1.Pod)
+	activate      func([]*v1.Pod)
+	unschedulable []string
 }
 
 func (o *notifyingOffers) NotifyOffers(f func([]*v1.Pod)) { o.activate = f }
+
+func (o *notifyingOffers) Unschedulable(p *v1.Pod) {
+	o.unschedulable = append(o.unschedulable, p.Name)
+}
+
+// TestFailedCyclesAreReported: a pod no node passed Filter for, or whose
+// Reserve or Bind failed, is reported to the Notifier (its offers' arrival
+// activates it); a pod placed is not.
+func TestFailedCyclesAreReported(t *testing.T) {
+	o := &notifyingOffers{fakeOffers: fakeOffers{avail: map[string]Available{"n1/*": {Resources: Resources{CPUs: 4, MemMiB: 4096}}}, reserved: map[types.UID]string{}}}
+	cs := fake.NewClientset()
+	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return a.GetSubresource() == "binding", nil, nil
+	})
+	pl := newPlugin(t, o, BinPacking, handle{cs: cs})
+	cycle := func(p *v1.Pod) *cycleState {
+		state := newCycleState()
+		pl.PreFilter(context.Background(), state, p, nil)
+		return state
+	}
+	placed, short, raced, unlaunched := pod("placed", "1", "1Gi"), pod("short", "8", "1Gi"), pod("raced", "1", "1Gi"), pod("unlaunched", "1", "1Gi")
+
+	state := cycle(placed)
+	if st := pl.Filter(context.Background(), state, placed, nodeOfSize("n1", 4, 4096)); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if st := pl.Reserve(context.Background(), state, placed, "n1"); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if st := pl.Bind(context.Background(), state, placed, "n1"); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+
+	state = cycle(short)
+	if st := pl.Filter(context.Background(), state, short, nodeOfSize("n1", 4, 4096)); st.IsSuccess() {
+		t.Fatal("Filter passed a pod that needs 8 cpus of 4")
+	}
+	pl.PostFilter(context.Background(), state, short, nil)
+
+	if st := pl.Reserve(context.Background(), cycle(raced), raced, "gone"); st.IsSuccess() {
+		t.Fatal("Reserve succeeded on a node without offers")
+	}
+
+	o.launchErr = errors.New("master refused the ACCEPT")
+	if st := pl.Bind(context.Background(), cycle(unlaunched), unlaunched, "n1"); st.IsSuccess() {
+		t.Fatal("Bind succeeded although the launch failed")
+	}
+
+	if want := []string{"short", "raced", "unlaunched"}; !slices.Equal(o.unschedulable, want) {
+		t.Errorf("reported unschedulable %v, want %v", o.unschedulable, want)
+	}
+}
 
 // TestOffersActivateWaitingPods: an Offers that notifies arriving offers
 // gets the plugin's activation, which hands the pods to kube-scheduler's
