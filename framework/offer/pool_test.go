@@ -325,3 +325,20 @@ func TestPoolRegister(t *testing.T) {
 		t.Fatalf("a second Register did not just update the total: %+v", a)
 	}
 }
+
+// BenchmarkExpired is one tick of the framework's loop at 5,000 agents
+// holding an offer each while pods wait: nothing is due yet.
+func BenchmarkExpired(b *testing.B) {
+	p := NewPool(5*time.Second, nameByAgent)
+	now := time.Unix(1000, 0)
+	for i := range 5000 {
+		agent := fmt.Sprintf("5c9a2f7e-3b1d-4e8a-9f6c-0d2e4b7a1c3f-S%d", i)
+		p.Add(now, anOffer(fmt.Sprintf("o%d", i), agent, "web", 4, 8192))
+	}
+	waiting := map[string]Waiting{"web": {Pods: 20000, Backlog: 20000, Least: mesosoffers.Resources{CPUs: 0.01, MemMiB: 16}}}
+	for b.Loop() {
+		if d := p.Expired(now.Add(time.Second), waiting); len(d) != 0 {
+			b.Fatalf("declined %d agents' offers", len(d))
+		}
+	}
+}
