@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -66,10 +65,8 @@ type agent struct {
 	// available caches Available by role (a few roles: a slice is faster
 	// to look through than a map): the scheduler asks for every node in
 	// every pod's Filter, far more often than an agent changes. Every
-	// change to what it is computed from drops it (under Pool.mu); it is
-	// read without the lock (see Pool.Available), so a cached slice is
-	// never changed, only replaced.
-	available atomic.Pointer[[]roleAvailable]
+	// change to what it is computed from drops it.
+	available []roleAvailable
 }
 
 type roleAvailable struct {
@@ -77,31 +74,19 @@ type roleAvailable struct {
 	av   mesosoffers.Available
 }
 
-// cached is the cached Available of role, if there is one.
-func (a *agent) cached(role string) (mesosoffers.Available, bool) {
-	if cache := a.available.Load(); cache != nil {
-		for i := range *cache {
-			if (*cache)[i].role == role {
-				return (*cache)[i].av, true
-			}
+// cachedLocked is the cached Available of role, if there is one.
+func (a *agent) cachedLocked(role string) (mesosoffers.Available, bool) {
+	for i := range a.available {
+		if a.available[i].role == role {
+			return a.available[i].av, true
 		}
 	}
 	return mesosoffers.Available{}, false
 }
 
-// cacheLocked adds av, role's Available, to a's cache.
-func (a *agent) cacheLocked(role string, av mesosoffers.Available) {
-	var cache []roleAvailable
-	if old := a.available.Load(); old != nil {
-		cache = append(cache, *old...)
-	}
-	cache = append(cache, roleAvailable{role: role, av: av})
-	a.available.Store(&cache)
-}
-
 // changedLocked drops a's cached Available after a change to its offers,
 // claims, returning remainders or executor.
-func (a *agent) changedLocked() { a.available.Store(nil) }
+func (a *agent) changedLocked() { a.available = nil }
 
 type held struct {
 	offer mesos.Offer
@@ -117,20 +102,15 @@ type Pool struct {
 	hold, holdWaiting, holdBacklog, returnFor time.Duration
 	namer                                     Namer
 
-	// mu guards everything below but byNode.
-	mu      sync.Mutex
+	// mu guards everything below; Available, the scheduler's hot path,
+	// reads a cached answer under the read lock.
+	mu      sync.RWMutex
 	agents  map[string]*agent // by agent ID
 	nodes   map[string]*agent // by node name
 	offers  map[string]*held  // by offer ID
 	changed map[string]bool   // agent IDs whose Agent view changed
 	// sortedAgents is the keys of agents, sorted (nil: to be sorted again).
 	sortedAgents []string
-
-	// byNode is nodes again, for Available, the scheduler's hot path (32
-	// million calls in a 5,000-node run), which reads a cached answer
-	// without taking mu: under a read lock, the two CPUs' Filter
-	// goroutines took turns at the lock's counter. It is written under mu.
-	byNode sync.Map // node name → *agent
 }
 
 // DefaultHoldWaiting is how long an offer no pod claims is kept while pods
@@ -226,7 +206,6 @@ func (p *Pool) agentLocked(id, hostname string) *agent {
 	p.agents[id] = a
 	p.sortedAgents = nil
 	p.nodes[a.Node] = a
-	p.byNode.Store(a.Node, a)
 	return a
 }
 
@@ -297,7 +276,6 @@ func (p *Pool) RemoveAgent(agentID string) (Agent, bool) {
 	delete(p.agents, agentID)
 	p.sortedAgents = nil
 	delete(p.nodes, a.Node)
-	p.byNode.Delete(a.Node)
 	delete(p.changed, agentID)
 	return a.Agent, true
 }
@@ -395,26 +373,31 @@ func (p *Pool) Changed() []Agent {
 // Available is what the node's agent offers role now, less the claims on
 // it; see mesosoffers.Offers.
 func (p *Pool) Available(node, role string) (mesosoffers.Available, bool) {
-	if v, ok := p.byNode.Load(node); ok {
-		if av, cached := v.(*agent).cached(role); cached {
-			return av, true
-		}
+	p.mu.RLock()
+	a, ok := p.nodes[node]
+	var av mesosoffers.Available
+	cached := false
+	if ok {
+		av, cached = a.cachedLocked(role)
+	}
+	p.mu.RUnlock()
+	if !ok || cached {
+		return av, ok
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, ok := p.nodes[node]
-	if !ok {
+	if a, ok = p.nodes[node]; !ok {
 		return mesosoffers.Available{}, false
 	}
 	return p.availableLocked(a, role), true
 }
 
 func (p *Pool) availableLocked(a *agent, role string) mesosoffers.Available {
-	if av, ok := a.cached(role); ok {
+	if av, ok := a.cachedLocked(role); ok {
 		return av
 	}
 	av := p.computeAvailableLocked(a, role)
-	a.cacheLocked(role, av)
+	a.available = append(a.available, roleAvailable{role: role, av: av})
 	return av
 }
 
