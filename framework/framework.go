@@ -196,6 +196,7 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 	f.pool = offer.NewPool(cfg.OfferHold, f.namer.Name)
 	f.pool.SetHoldWaiting(cfg.OfferHoldWaiting)
 	f.pool.SetHoldBacklog(cfg.OfferHoldBacklog)
+	f.pool.SetDeclineRefuse(cfg.DeclineRefuse)
 	for _, o := range opts {
 		o(f)
 	}

@@ -72,7 +72,8 @@ func (f *fakeOffers) Launch(_ context.Context, pod *v1.Pod, node string) error {
 // the binder: pods land only where an agent offers enough (even though
 // every node's allocatable would take them), each launch follows a claim,
 // the default plugins still apply, and a pod no offer can hold stays
-// Pending with the plugin's explanation.
+// Pending with the plugin's explanation. The plugin filters first: a node
+// that both it and a default plugin reject is counted under its reason.
 func TestSchedulerRunsMesosOffersPlugin(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -109,7 +110,7 @@ func TestSchedulerRunsMesosOffersPlugin(t *testing.T) {
 	go func() {
 		errc <- Run(ctx, Config{
 			Kubeconfig: cp.Kubeconfig(), Dir: t.TempDir(), SchedulerName: "test-scheduler",
-			Plugins: []Plugin{{Name: mesosoffers.Name, Factory: mesosoffers.NewFactory(offers), Binder: true,
+			Plugins: []Plugin{{Name: mesosoffers.Name, Factory: mesosoffers.NewFactory(offers), Binder: true, FilterFirst: true,
 				Args: mesosoffers.Args{ScoringStrategy: "BinPacking", DefaultRole: "*"}}},
 		})
 	}()
@@ -138,8 +139,14 @@ func TestSchedulerRunsMesosOffersPlugin(t *testing.T) {
 			if p0.Spec.NodeName != "chosen" || p1.Spec.NodeName != "chosen" {
 				t.Fatalf("pods bound to %q and %q, want the only node whose offers hold them", p0.Spec.NodeName, p1.Spec.NodeName)
 			}
-			if msg := scheduledMessage(p2); !strings.Contains(msg, "cpu") {
-				t.Errorf("the unschedulable pod's PodScheduled message does not explain the cpu shortfall: %q", msg)
+			// p2's 16 cpus are more than any node's allocatable too, but
+			// MesosOffers' Filter, first, rejects every node.
+			msg := scheduledMessage(p2)
+			if !strings.Contains(msg, "2 insufficient cpus offered in role *") || !strings.Contains(msg, "1 not a Mesos agent of this framework") {
+				t.Errorf("the unschedulable pod's PodScheduled message does not count the nodes under MesosOffers' reasons: %q", msg)
+			}
+			if strings.Contains(msg, "Insufficient cpu") {
+				t.Errorf("NodeResourcesFit filtered before MesosOffers: %q", msg)
 			}
 			break
 		}

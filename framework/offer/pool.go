@@ -38,7 +38,8 @@ type Agent struct {
 	URL        *mesos.URL
 	Attributes []mesos.Attribute
 	Domain     *mesos.DomainInfo
-	// Offered is what the agent offers now (all roles); Used is what our
+	// Offered is what the agent offers now (all roles), with what is on its
+	// way back to it (see returning.go and declined.go); Used is what our
 	// launched tasks hold there.
 	Offered, Used mesosoffers.Resources
 	// Total is the agent's total resources, all roles, when the master's
@@ -62,6 +63,9 @@ type agent struct {
 	// returning is, by role, the unused remainder of offers just accepted,
 	// on its way back to the master (see returning.go).
 	returning map[string]returning
+	// declined is, by role, what offers declined while pods waited
+	// brought, until the master offers it again (see declined.go).
+	declined map[string]declined
 	// available caches Available by role (a few roles: a slice is faster
 	// to look through than a map): the scheduler asks for every node in
 	// every pod's Filter, far more often than an agent changes. Every
@@ -100,7 +104,9 @@ type Pool struct {
 	// while pods wait in its role, holdBacklog how long while more pods wait
 	// than agents offer to them (see Expired).
 	hold, holdWaiting, holdBacklog, returnFor time.Duration
-	namer                                     Namer
+	// lingerFor is how long declined offers count in Offered.
+	lingerFor time.Duration
+	namer     Namer
 
 	// mu guards everything below; Available, the scheduler's hot path,
 	// reads a cached answer under the read lock.
@@ -163,6 +169,7 @@ func (p *Pool) Add(now time.Time, offers ...mesos.Offer) {
 		a := p.agentLocked(o.AgentID.Value, o.Hostname)
 		h := &held{offer: o, role: o.GetAllocationInfo().GetRole(), at: now}
 		delete(a.returning, h.role)
+		delete(a.declined, h.role)
 		a.offers[o.ID.Value] = h
 		p.offers[o.ID.Value] = h
 		for _, e := range o.ExecutorIDs {
@@ -202,6 +209,7 @@ func (p *Pool) agentLocked(id, hostname string) *agent {
 		claims:    map[types.UID]mesosoffers.Claim{},
 		tasks:     map[types.UID]mesosoffers.Resources{},
 		returning: map[string]returning{},
+		declined:  map[string]declined{},
 	}
 	p.agents[id] = a
 	p.sortedAgents = nil
@@ -225,6 +233,9 @@ func (p *Pool) refreshLocked(a *agent) {
 	a.Offered = Summarize(all)
 	for _, role := range sortedKeys(a.returning) {
 		a.Offered = Add(a.Offered, a.returning[role].resources)
+	}
+	for _, role := range sortedKeys(a.declined) {
+		a.Offered = Add(a.Offered, a.declined[role].resources)
 	}
 	var used mesosoffers.Resources
 	for _, r := range a.tasks {
@@ -257,6 +268,7 @@ func (p *Pool) Clear() {
 	for _, a := range p.agents {
 		a.offers = map[string]*held{}
 		a.returning = map[string]returning{}
+		a.declined = map[string]declined{}
 		p.refreshLocked(a)
 	}
 }
@@ -297,6 +309,7 @@ func (p *Pool) Reachable(agentID string, reachable bool) {
 		}
 		a.offers = map[string]*held{}
 		a.returning = map[string]returning{}
+		a.declined = map[string]declined{}
 	}
 	p.refreshLocked(a)
 }
@@ -632,7 +645,7 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 	offering := map[string]int{}
 	for i, agentID := range agentIDs {
 		a := p.agents[agentID]
-		p.expireReturningLocked(a, now)
+		p.expireInFlightLocked(a, now)
 		var buf [2]string
 		looked := buf[:0]
 		for _, h := range a.offers {
@@ -673,6 +686,7 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 		for _, id := range sortedKeys(a.offers) {
 			if h := a.offers[id]; expired(a, useful[i], h) {
 				d.OfferIDs = append(d.OfferIDs, h.offer.ID)
+				p.lingerLocked(a, h, now, waiting)
 				delete(a.offers, id)
 				delete(p.offers, id)
 			}

@@ -30,18 +30,3 @@ func (p *Pool) SetReturnWindow(d time.Duration) {
 	defer p.mu.Unlock()
 	p.returnFor = d
 }
-
-// expireReturningLocked forgets the remainders returning past their window
-// at now (the master offered them to another framework, or not yet).
-func (p *Pool) expireReturningLocked(a *agent, now time.Time) {
-	expired := false
-	for role, r := range a.returning {
-		if !now.Before(r.until) {
-			delete(a.returning, role)
-			expired = true
-		}
-	}
-	if expired {
-		p.refreshLocked(a)
-	}
-}

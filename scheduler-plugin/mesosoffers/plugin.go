@@ -97,6 +97,7 @@ type cycle struct {
 
 	mu      sync.Mutex
 	nearest map[string]nearFit // by short resource
+	reasons map[reasonKey]string
 	// left is Score's raw score by node, recorded by Filter, which has
 	// just asked Available for it (nil once NormalizeScore returned it).
 	left map[string]int64
@@ -111,14 +112,6 @@ type nearFit struct {
 // Clone implements fwk.StateData; the claim is read-only and the
 // bookkeeping is shared.
 func (c *cycle) Clone() fwk.StateData { return c }
-
-func (c *cycle) sawShort(resource, agent string, needs, offers float64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n, ok := c.nearest[resource]; !ok || offers > n.offers || (offers == n.offers && agent < n.agent) {
-		c.nearest[resource] = nearFit{agent: agent, offers: offers, needs: needs}
-	}
-}
 
 func readCycle(state fwk.CycleState) (*cycle, *fwk.Status) {
 	d, err := state.Read(stateKey)
@@ -179,24 +172,51 @@ func (p *Plugin) Filter(_ context.Context, state fwk.CycleState, _ *v1.Pod, ni f
 	}
 	// The summary compares the pod's own needs with what is left for it
 	// after the executor's overhead on that agent.
+	withExecutor := (res == "cpus" && av.Executor.CPUs > 0) || (res == "mem" && av.Executor.MemMiB > 0)
 	switch res {
 	case "cpus":
-		c.sawShort(res, av.Agent, c.claim.CPUs, offers-av.Executor.CPUs)
+		needs, offers = c.claim.CPUs, offers-av.Executor.CPUs
 	case "mem":
-		c.sawShort(res, av.Agent, c.claim.MemMiB, offers-av.Executor.MemMiB)
+		needs, offers = c.claim.MemMiB, offers-av.Executor.MemMiB
+	}
+	return fwk.NewStatus(fwk.Unschedulable, c.rejected(res, av.Agent, needs, offers, withExecutor))
+}
+
+// rejected records a node short of res for the summary and returns its
+// reason. One reason per resource and role, not per node: kube-scheduler
+// counts nodes by reason ("3 insufficient cpus offered in role web"), and
+// PostFilter's summary names the nearest fit with its amounts. The reasons
+// are made once per cycle: a pod may be filtered against thousands of
+// nodes that offer nothing now.
+func (c *cycle) rejected(res, agent string, needs, offers float64, withExecutor bool) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nearest[res]; !ok || offers > n.offers || (offers == n.offers && agent < n.agent) {
+		c.nearest[res] = nearFit{agent: agent, offers: offers, needs: needs}
+	}
+	key := reasonKey{res, withExecutor}
+	if r, ok := c.reasons[key]; ok {
+		return r
+	}
+	var r string
+	switch {
+	case len(res) > 5 && res[:5] == "port ":
+		r = "host " + res + " not offered in role " + c.claim.Role
+	case withExecutor:
+		r = "insufficient " + res + " offered in role " + c.claim.Role + " (with the executor's own resources)"
 	default:
-		c.sawShort(res, av.Agent, needs, offers)
+		r = "insufficient " + res + " offered in role " + c.claim.Role
 	}
-	// One reason per resource and role, not per node: kube-scheduler counts
-	// nodes by reason ("3 insufficient cpus offered in role web"), and
-	// PostFilter's summary names the nearest fit with its amounts.
-	if len(res) > 5 && res[:5] == "port " {
-		return fwk.NewStatus(fwk.Unschedulable, "host "+res+" not offered in role "+c.claim.Role)
+	if c.reasons == nil {
+		c.reasons = map[reasonKey]string{}
 	}
-	if (res == "cpus" && av.Executor.CPUs > 0) || (res == "mem" && av.Executor.MemMiB > 0) {
-		return fwk.NewStatus(fwk.Unschedulable, "insufficient "+res+" offered in role "+c.claim.Role+" (with the executor's own resources)")
-	}
-	return fwk.NewStatus(fwk.Unschedulable, "insufficient "+res+" offered in role "+c.claim.Role)
+	c.reasons[key] = r
+	return r
+}
+
+type reasonKey struct {
+	res          string
+	withExecutor bool
 }
 
 // PostFilter explains, when no node fits, what is short and where the

@@ -245,6 +245,10 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 			QPS: o.KubeAPIQPS, Burst: int32(o.KubeAPIBurst),
 			Plugins: []kubescheduler.Plugin{{
 				Name: mesosoffers.Name, Factory: mesosoffers.NewFactory(fw.Offers()), Binder: true,
+				// Nodes whose agent offers nothing now (declined offers,
+				// other frameworks' use) fail here before the default
+				// plugins look at them.
+				FilterFirst: true,
 				Args: mesosoffers.Args{ScoringStrategy: o.Scoring, DefaultRole: fw.DefaultRole()},
 			}},
 		})
