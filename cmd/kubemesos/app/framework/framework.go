@@ -212,6 +212,7 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	}
 	cfg := o.Framework
 	cfg.Secret = secret
+	cfg.Spread = o.Scoring == "Spread"
 	cfg.KubeletHost, cfg.KubeletPort, cfg.Version = host, int32(port), buildinfo.Version
 	if cfg.ExecutorURI == "" {
 		cfg.ExecutorURI = executorURI
@@ -249,7 +250,7 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 				// other frameworks' use) fail here before the default
 				// plugins look at them.
 				FilterFirst: true,
-				Args: mesosoffers.Args{ScoringStrategy: o.Scoring, DefaultRole: fw.DefaultRole()},
+				Args:        mesosoffers.Args{ScoringStrategy: o.Scoring, DefaultRole: fw.DefaultRole()},
 			}},
 		})
 	})
