@@ -63,10 +63,6 @@ type Config struct {
 	// NodeTaint, if set, is put on every node ("key=value:Effect" or
 	// "key:Effect").
 	NodeTaint string
-	// Spread: kube-scheduler spreads pods over agents (MesosOffers' Spread
-	// scoring) rather than packing them; the offers kept for a backlog are
-	// those of the agents it takes first.
-	Spread bool
 	// OfferHold, OfferHoldWaiting, OfferHoldBacklog and DeclineRefuse: see
 	// the defaults.
 	OfferHold, OfferHoldWaiting, OfferHoldBacklog, DeclineRefuse time.Duration

@@ -197,7 +197,6 @@ func New(cfg Config, kube kubernetes.Interface, log *slog.Logger, opts ...Option
 	f.pool.SetHoldWaiting(cfg.OfferHoldWaiting)
 	f.pool.SetHoldBacklog(cfg.OfferHoldBacklog)
 	f.pool.SetDeclineRefuse(cfg.DeclineRefuse)
-	f.pool.SetSpread(cfg.Spread)
 	for _, o := range opts {
 		o(f)
 	}

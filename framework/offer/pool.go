@@ -1,7 +1,6 @@
 package offer
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -107,10 +106,7 @@ type Pool struct {
 	hold, holdWaiting, holdBacklog, returnFor time.Duration
 	// lingerFor is how long declined offers count in Offered.
 	lingerFor time.Duration
-	// spread: the scheduler prefers the agents with the most left (see
-	// SetSpread).
-	spread bool
-	namer  Namer
+	namer     Namer
 
 	// mu guards everything below; Available, the scheduler's hot path,
 	// reads a cached answer under the read lock.
@@ -634,13 +630,7 @@ type Waiting struct {
 // Declining them then cost each agent its offer for the decline's filter,
 // twice a node write, and the scheduler a third more nodes to filter per
 // pod (5,000 agents: 0.41 declines per pod, 17 % fewer pods a second); so
-// they are kept for the hold of SetHoldBacklog. A smaller backlog needs at
-// most as many agents as it has pods: the offers of that many agents, those
-// the scheduler prefers (see SetSpread), are kept as long, and only the
-// others go after the hold while pods wait. Declining by age instead took
-// exactly the agents a spreading scheduler wanted next, those it had not
-// come to for longest, and left it filtering thousands of nodes with no
-// offer to find its 500 for each of the backlog's last pods.
+// they are kept for the hold of SetHoldBacklog.
 //
 // It runs on every tick of the framework's loop, over every agent (5,000
 // agents, 4 times a second): it allocates nothing per agent that holds no
@@ -670,12 +660,11 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 			}
 		}
 	}
-	kept := p.preferredLocked(agentIDs, useful, offering, waiting)
-	expired := func(i int, a *agent, h *held) bool {
+	expired := func(a *agent, useful []string, h *held) bool {
 		hold := p.hold
-		if slices.Contains(useful[i], h.role) {
+		if slices.Contains(useful, h.role) {
 			hold = p.holdWaiting
-			if marks := kept[h.role]; waiting[h.role].Backlog > offering[h.role] || (marks != nil && marks[i]) {
+			if waiting[h.role].Backlog > offering[h.role] {
 				hold = max(p.holdWaiting, p.holdBacklog)
 			}
 		}
@@ -686,7 +675,7 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 		a := p.agents[agentID]
 		due := false
 		for _, h := range a.offers {
-			if due = expired(i, a, h); due {
+			if due = expired(a, useful[i], h); due {
 				break
 			}
 		}
@@ -695,7 +684,7 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 		}
 		d := Decline{AgentID: agentID}
 		for _, id := range sortedKeys(a.offers) {
-			if h := a.offers[id]; expired(i, a, h) {
+			if h := a.offers[id]; expired(a, useful[i], h) {
 				d.OfferIDs = append(d.OfferIDs, h.offer.ID)
 				p.lingerLocked(a, h, now, waiting)
 				delete(a.offers, id)
@@ -706,69 +695,6 @@ func (p *Pool) Expired(now time.Time, waiting map[string]Waiting) []Decline {
 		p.refreshLocked(a)
 	}
 	return out
-}
-
-// SetSpread tells the pool which agents the scheduler takes first: with
-// spread, those with the most left for a pod (as MesosOffers' Spread scores
-// them), otherwise the fullest that still fit one (BinPacking).
-func (p *Pool) SetSpread(spread bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.spread = spread
-}
-
-// preferredLocked marks, by role, the agents (indexes into agentIDs) whose
-// offers are kept for a backlog smaller than the agents offering to it: as
-// many as the backlog has pods, those the scheduler prefers, ties by agent
-// ID. Roles whose backlog is larger than the agents offering (all are kept)
-// or empty (none are) have no entry.
-func (p *Pool) preferredLocked(agentIDs []string, useful [][]string, offering map[string]int, waiting map[string]Waiting) map[string][]bool {
-	var kept map[string][]bool
-	for role, n := range offering {
-		backlog := waiting[role].Backlog
-		if backlog == 0 || backlog > n {
-			continue
-		}
-		type ranked struct {
-			i    int
-			left float64
-		}
-		candidates := make([]ranked, 0, n)
-		for i, roles := range useful {
-			if slices.Contains(roles, role) {
-				a := p.agents[agentIDs[i]]
-				candidates = append(candidates, ranked{i, leftShare(a, p.availableLocked(a, role))})
-			}
-		}
-		slices.SortStableFunc(candidates, func(x, y ranked) int {
-			if p.spread {
-				return cmp.Compare(y.left, x.left)
-			}
-			return cmp.Compare(x.left, y.left)
-		})
-		if kept == nil {
-			kept = map[string][]bool{}
-		}
-		marks := make([]bool, len(agentIDs))
-		for _, c := range candidates[:backlog] {
-			marks[c.i] = true
-		}
-		kept[role] = marks
-	}
-	return kept
-}
-
-// leftShare is what av leaves of the agent's resources (what it offers
-// plus what our tasks use), cpus and memory averaged: the measure
-// MesosOffers scores nodes by.
-func leftShare(a *agent, av mesosoffers.Available) float64 {
-	share := func(left, whole float64) float64 {
-		if whole <= 0 {
-			return 0
-		}
-		return left / whole
-	}
-	return (share(av.CPUs-av.Executor.CPUs, a.Offered.CPUs+a.Used.CPUs) + share(av.MemMiB-av.Executor.MemMiB, a.Offered.MemMiB+a.Used.MemMiB)) / 2
 }
 
 // claimsRole reports whether a pod holds a claim of role on a.

@@ -224,33 +224,18 @@ func TestOffersHeldForBacklog(t *testing.T) {
 		t.Fatalf("declined at the backlog hold = %v, want [o1 o2]", got)
 	}
 
-	// All found unschedulable: the hold while pods wait.
-	p = newPool()
-	stalled := map[string]Waiting{"web": {Pods: 3, Backlog: 0, Least: least}}
-	if got := declined(p.Expired(t0.Add(29*time.Second), stalled)); !slices.Equal(got, []string{"b", "big"}) {
-		t.Fatalf("stalled: declined at 29s = %v, want [b big]", got)
-	}
-	if got := declined(p.Expired(t0.Add(30*time.Second), stalled)); !slices.Equal(got, []string{"o1", "o2"}) {
-		t.Fatalf("stalled: declined at 30s = %v, want [o1 o2]", got)
-	}
-
-	// A backlog as large as the agents offering keeps them all; a smaller
-	// one keeps as many agents as it has pods (alike here: by agent ID),
-	// and the others go after the hold while pods wait.
-	p = newPool()
-	two := map[string]Waiting{"web": {Pods: 2, Backlog: 2, Least: least}}
-	p.Expired(t0.Add(3*time.Second), two)
-	if got := declined(p.Expired(t0.Add(time.Minute), two)); len(got) != 0 {
-		t.Fatalf("declined at 1m with a backlog of 2 for 2 agents = %v, want none", got)
-	}
-	p = newPool()
-	one := map[string]Waiting{"web": {Pods: 2, Backlog: 1, Least: least}}
-	p.Expired(t0.Add(3*time.Second), one)
-	if got := declined(p.Expired(t0.Add(30*time.Second), one)); !slices.Equal(got, []string{"o2"}) {
-		t.Fatalf("declined at 30s with a backlog of 1 for 2 agents = %v, want [o2]", got)
-	}
-	if got := declined(p.Expired(t0.Add(5*time.Minute), one)); !slices.Equal(got, []string{"o1"}) {
-		t.Fatalf("declined at the backlog hold = %v, want [o1]", got)
+	for _, w := range []Waiting{
+		{Pods: 2, Backlog: 2, Least: least}, // no more pods than agents offering
+		{Pods: 3, Backlog: 0, Least: least}, // all found unschedulable
+	} {
+		p := newPool()
+		waiting := map[string]Waiting{"web": w}
+		if got := declined(p.Expired(t0.Add(29*time.Second), waiting)); !slices.Equal(got, []string{"b", "big"}) {
+			t.Fatalf("%+v: declined at 29s = %v, want [b big]", w, got)
+		}
+		if got := declined(p.Expired(t0.Add(30*time.Second), waiting)); !slices.Equal(got, []string{"o1", "o2"}) {
+			t.Fatalf("%+v: declined at 30s = %v, want [o1 o2]", w, got)
+		}
 	}
 
 	// A backlog hold shorter than the hold while pods wait is that hold.
@@ -258,28 +243,5 @@ func TestOffersHeldForBacklog(t *testing.T) {
 	q.SetHoldBacklog(time.Second)
 	if got := declined(q.Expired(t0.Add(29*time.Second), backlog)); !slices.Equal(got, []string{"b", "big"}) {
 		t.Fatalf("short backlog hold: declined at 29s = %v, want [b big]", got)
-	}
-}
-
-// TestBacklogKeepsPreferredAgents: of the agents offering to a backlog
-// smaller than their number, those kept are the ones the scheduler takes
-// first: the emptiest when it spreads pods, the fullest when it packs them.
-func TestBacklogKeepsPreferredAgents(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	for _, tc := range []struct {
-		spread   bool
-		declined string
-	}{{true, "full"}, {false, "empty"}} {
-		p := NewPool(2*time.Second, nameByAgent)
-		p.SetHoldWaiting(30 * time.Second)
-		p.SetSpread(tc.spread)
-		// Both offer 2 cpus; "full" also runs a task of 2 of ours.
-		p.Add(t0, anOffer("full", "a1", "web", 2, 2048), anOffer("empty", "a2", "web", 2, 2048))
-		p.TaskRunning("a1", "running", mesosoffers.Resources{CPUs: 2, MemMiB: 2048})
-		backlog := map[string]Waiting{"web": {Pods: 1, Backlog: 1, Least: mesosoffers.Resources{CPUs: 0.5, MemMiB: 64}}}
-		d := p.Expired(t0.Add(30*time.Second), backlog)
-		if len(d) != 1 || len(d[0].OfferIDs) != 1 || d[0].OfferIDs[0].Value != tc.declined {
-			t.Errorf("spread %v: declined %+v, want only %q", tc.spread, d, tc.declined)
-		}
 	}
 }

@@ -212,7 +212,6 @@ func Start(ctx context.Context, o *Options, env Env) (_ *Running, err error) {
 	}
 	cfg := o.Framework
 	cfg.Secret = secret
-	cfg.Spread = o.Scoring == "Spread"
 	cfg.KubeletHost, cfg.KubeletPort, cfg.Version = host, int32(port), buildinfo.Version
 	if cfg.ExecutorURI == "" {
 		cfg.ExecutorURI = executorURI
