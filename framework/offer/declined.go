@@ -1,34 +1,23 @@
 package offer
 
-import (
-	"time"
-
-	"github.com/kubemesos/kubemesos/scheduler-plugin/mesosoffers"
-)
+import "time"
 
 // maxLingerRefuse is the longest decline refuse filter after which declined
 // offers linger (see SetDeclineRefuse): beyond it the master will not offer
 // them again soon, and the node's allocatable should say so at once.
 const maxLingerRefuse = 10 * time.Second
 
-// declined is what the offers of one agent and role declined while pods
-// waited in that role brought. Such a decline gives the offers back to the
-// master for its refuse filter, after which the master offers them again
-// (in a shared cluster another framework may have taken part of them).
-// Until the next offer of the role, or the end of the window, the agent's
-// Offered still counts them: its node's allocatable then stays as it was,
-// rather than dropping and coming back a few seconds later, two node writes
-// (and two node events for every scheduler and controller) per decline. At
-// 5,000 agents that was 0.61 node status writes per pod. Available does not
-// count them: no pod is placed on what was given back.
-type declined struct {
-	resources mesosoffers.Resources
-	until     time.Time
-}
-
-// SetDeclineRefuse tells the pool the refuse filter of its declines. When
-// it is short (up to 10 s), declined offers linger in the agent's Offered
-// for the filter and a return window more.
+// SetDeclineRefuse tells the pool the refuse filter of its declines. An
+// offer declined while pods wait in its role goes back to the master for
+// that filter, after which the master offers it again (in a shared cluster
+// another framework may have taken part of it). When the filter is short
+// (up to 10 s), the agent's Offered still counts the declined offer
+// (agent.declined) until the agent's next offer of the role, or for the
+// filter and a return window more: its node's allocatable then stays as it
+// was, rather than dropping and coming back a few seconds later, two node
+// writes (and two node events for every scheduler and controller) per
+// decline. At 5,000 agents that was 0.61 node status writes per pod.
+// Available does not count it: no pod is placed on what was given back.
 func (p *Pool) SetDeclineRefuse(refuse time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -54,20 +43,8 @@ func (p *Pool) lingerLocked(a *agent, h *held, now time.Time, waiting map[string
 // offers lingering past their window at now (the master offered them to
 // another framework, or not yet).
 func (p *Pool) expireInFlightLocked(a *agent, now time.Time) {
-	expired := false
-	for role, r := range a.returning {
-		if !now.Before(r.until) {
-			delete(a.returning, role)
-			expired = true
-		}
-	}
-	for role, d := range a.declined {
-		if !now.Before(d.until) {
-			delete(a.declined, role)
-			expired = true
-		}
-	}
-	if expired {
+	returned := expireInFlight(a.returning, now)
+	if expireInFlight(a.declined, now) || returned {
 		p.refreshLocked(a)
 	}
 }

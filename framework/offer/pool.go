@@ -62,10 +62,10 @@ type agent struct {
 	tasks  map[types.UID]mesosoffers.Resources
 	// returning is, by role, the unused remainder of offers just accepted,
 	// on its way back to the master (see returning.go).
-	returning map[string]returning
+	returning map[string]inFlight
 	// declined is, by role, what offers declined while pods waited
 	// brought, until the master offers it again (see declined.go).
-	declined map[string]declined
+	declined map[string]inFlight
 	// available caches Available by role (a few roles: a slice is faster
 	// to look through than a map): the scheduler asks for every node in
 	// every pod's Filter, far more often than an agent changes. Every
@@ -208,8 +208,8 @@ func (p *Pool) agentLocked(id, hostname string) *agent {
 		offers:    map[string]*held{},
 		claims:    map[types.UID]mesosoffers.Claim{},
 		tasks:     map[types.UID]mesosoffers.Resources{},
-		returning: map[string]returning{},
-		declined:  map[string]declined{},
+		returning: map[string]inFlight{},
+		declined:  map[string]inFlight{},
 	}
 	p.agents[id] = a
 	p.sortedAgents = nil
@@ -267,8 +267,8 @@ func (p *Pool) Clear() {
 	p.offers = map[string]*held{}
 	for _, a := range p.agents {
 		a.offers = map[string]*held{}
-		a.returning = map[string]returning{}
-		a.declined = map[string]declined{}
+		a.returning = map[string]inFlight{}
+		a.declined = map[string]inFlight{}
 		p.refreshLocked(a)
 	}
 }
@@ -308,8 +308,8 @@ func (p *Pool) Reachable(agentID string, reachable bool) {
 			delete(p.offers, id)
 		}
 		a.offers = map[string]*held{}
-		a.returning = map[string]returning{}
-		a.declined = map[string]declined{}
+		a.returning = map[string]inFlight{}
+		a.declined = map[string]inFlight{}
 	}
 	p.refreshLocked(a)
 }
@@ -590,7 +590,7 @@ func (p *Pool) takeRoleLocked(now time.Time, a *agent, role string, claims []mes
 		a.Executor = true
 	}
 	if p.returnFor > 0 {
-		a.returning[role] = returning{resources: left, until: now.Add(p.returnFor)}
+		a.returning[role] = inFlight{resources: left, until: now.Add(p.returnFor)}
 	}
 	return l, waiting
 }

@@ -11,16 +11,33 @@ import (
 // agent's next offer should bring it back.
 const DefaultReturnWindow = 3 * time.Second
 
-// returning is the unused remainder of the offers of one agent and role that
-// an ACCEPT just used. The master gets it back and offers it again at its
-// next allocation; meanwhile Available counts it and Reserve may claim it,
-// so that pods do not fail scheduling while it is in flight. Launches on it
-// wait for the agent's next offer of the role (Add forgets the remainder),
-// and after the window they go out on what is offered (and fail if that is
-// too little).
-type returning struct {
+// inFlight is an amount of one agent and role on its way back to the
+// master, counted until a time: the remainder of an ACCEPT (an agent's
+// returning, below) or offers declined while pods wait (its declined, see
+// declined.go).
+//
+// The unused remainder of the offers an ACCEPT just used comes back at the
+// master's next allocation; meanwhile Available counts it and Reserve may
+// claim it, so that pods do not fail scheduling while it is in flight.
+// Launches on it wait for the agent's next offer of the role (Add forgets
+// the remainder), and after the window they go out on what is offered (and
+// fail if that is too little).
+type inFlight struct {
 	resources mesosoffers.Resources
 	until     time.Time
+}
+
+// expireInFlight forgets the amounts of m past their window at now, and
+// reports whether there were any.
+func expireInFlight(m map[string]inFlight, now time.Time) bool {
+	expired := false
+	for role, f := range m {
+		if !now.Before(f.until) {
+			delete(m, role)
+			expired = true
+		}
+	}
+	return expired
 }
 
 // SetReturnWindow sets how long the remainder of an ACCEPT counts as
