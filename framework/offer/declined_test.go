@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// offeredOf is the Offered of the agent behind node, as Changed reports it
-// (ok false when it did not change since the last call).
+// offeredOf is the cpus of the agent's Offered, as Changed reports it
+// (changed false when it did not change since the last call).
 func offeredOf(p *Pool, agentID string) (cpus float64, changed bool) {
 	for _, a := range p.Changed() {
 		if a.ID == agentID {

@@ -231,12 +231,7 @@ func (p *Pool) refreshLocked(a *agent) {
 		all = append(all, a.offers[id].offer.Resources...)
 	}
 	a.Offered = Summarize(all)
-	for _, role := range sortedKeys(a.returning) {
-		a.Offered = Add(a.Offered, a.returning[role].resources)
-	}
-	for _, role := range sortedKeys(a.declined) {
-		a.Offered = Add(a.Offered, a.declined[role].resources)
-	}
+	a.Offered = addInFlight(addInFlight(a.Offered, a.returning), a.declined)
 	var used mesosoffers.Resources
 	for _, r := range a.tasks {
 		used = Add(used, r)

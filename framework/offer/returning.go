@@ -40,6 +40,14 @@ func expireInFlight(m map[string]inFlight, now time.Time) bool {
 	return expired
 }
 
+// addInFlight adds the amounts of m to sum, in role order.
+func addInFlight(sum mesosoffers.Resources, m map[string]inFlight) mesosoffers.Resources {
+	for _, role := range sortedKeys(m) {
+		sum = Add(sum, m[role].resources)
+	}
+	return sum
+}
+
 // SetReturnWindow sets how long the remainder of an ACCEPT counts as
 // available (zero: not at all).
 func (p *Pool) SetReturnWindow(d time.Duration) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -200,7 +201,7 @@ func (c *cycle) rejected(res, agent string, needs, offers float64, withExecutor 
 	}
 	var r string
 	switch {
-	case len(res) > 5 && res[:5] == "port ":
+	case strings.HasPrefix(res, "port "):
 		r = "host " + res + " not offered in role " + c.claim.Role
 	case withExecutor:
 		r = "insufficient " + res + " offered in role " + c.claim.Role + " (with the executor's own resources)"
